@@ -1,0 +1,123 @@
+"""API errors as the Kubernetes ``Status`` objects kube-apiserver answers with.
+
+Owns :class:`ApiError` and one constructor per failure the sandbox reports. Pure: callers decide how to send it.
+
+>>> err = invalid("Deployment", "web", [cause("FieldValueRequired", "Required value", "spec.selector")])
+>>> err.code, err.status()["message"]
+(422, 'Deployment.apps "web" is invalid: spec.selector: Required value')
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# kubectl prints "<Kind>.<group>" in messages for non-core kinds; callers pass the qualified kind.
+
+
+class ApiError(Exception):
+    """An error answer: HTTP code, Status reason, message and optional details."""
+
+    def __init__(self, code: int, reason: str, message: str, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.reason = reason
+        self.message = message
+        self.details = details
+
+    def status(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Failure",
+            "message": self.message,
+            "reason": self.reason,
+            "code": self.code,
+        }
+        if self.details:
+            body["details"] = self.details
+        return body
+
+
+def _details(name: str | None, group: str, kind: str, **extra: Any) -> dict[str, Any]:
+    details: dict[str, Any] = {"kind": kind}
+    if name:
+        details["name"] = name
+    if group:
+        details["group"] = group
+    details.update(extra)
+    return details
+
+
+def qualified(plural_or_kind: str, group: str) -> str:
+    return f"{plural_or_kind}.{group}" if group else plural_or_kind
+
+
+def not_found(plural: str, name: str, group: str = "") -> ApiError:
+    return ApiError(404, "NotFound", f'{qualified(plural, group)} "{name}" not found', _details(name, group, plural))
+
+
+def already_exists(plural: str, name: str, group: str = "") -> ApiError:
+    return ApiError(409, "AlreadyExists", f'{qualified(plural, group)} "{name}" already exists',
+                    _details(name, group, plural))
+
+
+def conflict(plural: str, name: str, group: str, why: str) -> ApiError:
+    return ApiError(409, "Conflict",
+                    f'Operation cannot be fulfilled on {qualified(plural, group)} "{name}": {why}',
+                    _details(name, group, plural))
+
+
+def cause(reason: str, message: str, field: str) -> dict[str, str]:
+    """One entry of ``details.causes``; ``reason`` is e.g. FieldValueRequired, FieldValueInvalid."""
+    return {"reason": reason, "message": message, "field": field}
+
+
+def invalid(kind: str, name: str, causes: list[dict[str, str]], group: str = "") -> ApiError:
+    """422 Invalid; ``kind`` as kubectl shows it (``Deployment``), ``group`` qualifies it (``apps``)."""
+    parts = [f"{c['field']}: {c['message']}" if c.get("field") else c["message"] for c in causes]
+    summary = parts[0] if len(parts) == 1 else "[" + ", ".join(parts) + "]"
+    return ApiError(422, "Invalid", f'{qualified(kind, group)} "{name}" is invalid: {summary}',
+                    _details(name, group, kind, causes=causes))
+
+
+def bad_request(message: str) -> ApiError:
+    return ApiError(400, "BadRequest", message)
+
+
+def unauthorized() -> ApiError:
+    return ApiError(401, "Unauthorized", "Unauthorized")
+
+
+def forbidden(message: str) -> ApiError:
+    return ApiError(403, "Forbidden", message)
+
+
+def method_not_allowed(message: str = "the server does not allow this method on the requested resource") -> ApiError:
+    return ApiError(405, "MethodNotAllowed", message)
+
+
+def not_acceptable(message: str) -> ApiError:
+    return ApiError(406, "NotAcceptable", message)
+
+
+def gone(message: str) -> ApiError:
+    return ApiError(410, "Expired", message)
+
+
+def too_large(message: str = "Request entity too large: limit is 3145728") -> ApiError:
+    return ApiError(413, "RequestEntityTooLarge", message)
+
+
+def unsupported_media_type(content_type: str) -> ApiError:
+    return ApiError(415, "UnsupportedMediaType", f'the body of the request was in an unknown format - '
+                    f'accepted media types include: application/json, application/yaml, '
+                    f'application/vnd.kubernetes.protobuf (got "{content_type}")')
+
+
+def not_found_path() -> ApiError:
+    return ApiError(404, "NotFound", "the server could not find the requested resource")
+
+
+def internal(message: str) -> ApiError:
+    return ApiError(500, "InternalError", f"Internal error occurred: {message}")
