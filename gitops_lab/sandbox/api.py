@@ -1,0 +1,826 @@
+"""The API semantics of the sandbox: what get, list, create, update, patch, delete and watch mean.
+
+Owns the rules kube-apiserver applies around storage: names and generateName, uid and timestamps, resourceVersion
+preconditions, generation bumps on spec changes, status and scale subresources, defaults and validation, field
+validation (Strict/Warn/Ignore), managed fields and server-side apply, dry runs, finalizers and deletion
+propagation, namespaces' lifecycle, and watches with selectors, bookmarks and initial events. Both the HTTP layer
+and the in-process controllers call it, on the event-loop thread. Must not know HTTP or wire formats.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import copy
+import dataclasses
+import ipaddress
+import json
+import secrets
+import uuid
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import yaml
+
+from gitops_lab import clock as clocks
+from gitops_lab.sandbox import (
+    applying,
+    defaults,
+    patching,
+    registry,
+    schemas,
+    selectors,
+    statuses,
+    validation,
+)
+from gitops_lab.sandbox.store import Change, Store
+
+NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+GENERATION_KEYS = {"apps/deployments", "apps/replicasets", "pods", "apiextensions.k8s.io/customresourcedefinitions"}
+SERVICE_CIDR = ipaddress.ip_network("10.96.0.0/12")
+SERVER_OWNED_META = ("uid", "creationTimestamp", "resourceVersion", "generation", "deletionTimestamp",
+                     "deletionGracePeriodSeconds", "selfLink")
+INITIAL_EVENTS_END = "k8s.io/initial-events-end"
+
+Obj = dict[str, Any]
+
+
+@dataclasses.dataclass
+class WriteOptions:
+    """What a client asked of a write, and the warnings it should be told."""
+
+    dry_run: bool = False
+    field_manager: str | None = None
+    field_validation: str = "Warn"  # Strict | Warn | Ignore (the apiserver's default is Warn)
+    force: bool = False
+    user_agent: str | None = None
+    warnings: list[str] = dataclasses.field(default_factory=list)
+
+    def manager(self, fallback: str) -> str:
+        if self.field_manager:
+            return self.field_manager
+        return applying.manager_from_user_agent(self.user_agent) if self.user_agent else fallback
+
+
+@dataclasses.dataclass
+class DeleteOptions:
+    propagation: str | None = None  # Foreground | Background | Orphan
+    dry_run: bool = False
+    grace_period: int | None = None
+    precondition_uid: str | None = None
+    precondition_rv: str | None = None
+
+
+@dataclasses.dataclass
+class WatchEvent:
+    type: str  # ADDED | MODIFIED | DELETED | BOOKMARK | ERROR
+    object: Obj
+
+
+def _meta(obj: Obj) -> Obj:
+    meta = obj.get("metadata")
+    if not isinstance(meta, dict):
+        meta = obj["metadata"] = {}
+    return meta
+
+
+def strip_for_compare(obj: Obj) -> Obj:
+    """The object without what changes on every write (for no-op detection)."""
+    meta = {k: v for k, v in (obj.get("metadata") or {}).items() if k not in ("resourceVersion", "managedFields")}
+    return {**obj, "metadata": meta}
+
+
+class Api:
+    """The sandbox's API semantics over a :class:`Store`."""
+
+    def __init__(self, store: Store, reg: registry.Registry | None = None,
+                 clock: clocks.Clock | None = None, bookmark_interval: float = 5.0) -> None:
+        self.store = store
+        self.registry = reg or registry.Registry()
+        self.clock: clocks.Clock = clock or clocks.WallClock()
+        self.bookmark_interval = bookmark_interval
+        self.log_source: Callable[[Obj, str | None], str] | None = None
+        """Set by the kubelet: the log text of a pod's container."""
+        for crd in self.store.items("apiextensions.k8s.io/customresourcedefinitions"):
+            self._register_crd(crd)
+
+    # ---- helpers ---------------------------------------------------------------------------------------
+    def now(self) -> str:
+        return clocks.rfc3339(self.clock.now())
+
+    def schema(self, rt: registry.ResourceType) -> schemas.Schema:
+        return schemas.for_type(rt.schema_ref, rt.custom_schema)
+
+    def resolve(self, group: str, version: str, plural: str) -> registry.ResourceType:
+        rt = self.registry.lookup(group, version, plural)
+        if rt is None:
+            raise statuses.not_found_path()
+        return rt
+
+    def type_of(self, api_version: str, kind: str) -> registry.ResourceType:
+        rt = self.registry.by_kind(api_version, kind)
+        if rt is None:
+            raise statuses.bad_request(f'no matches for kind "{kind}" in version "{api_version}"')
+        return rt
+
+    @staticmethod
+    def _ns(rt: registry.ResourceType, namespace: str | None) -> str:
+        return (namespace or "") if rt.namespaced else ""
+
+    def _stored(self, rt: registry.ResourceType, namespace: str | None, name: str) -> Obj:
+        obj = self.store.get(rt.key, self._ns(rt, namespace), name)
+        if obj is None:
+            raise statuses.not_found(rt.plural, name, rt.group)
+        return obj
+
+    def _stamp_kind(self, rt: registry.ResourceType, obj: Obj) -> Obj:
+        obj["apiVersion"] = rt.api_version
+        obj["kind"] = rt.kind
+        return obj
+
+    def _out(self, rt: registry.ResourceType, obj: Obj) -> Obj:
+        """A copy of a stored object as the client's version shows it."""
+        out = copy.deepcopy(obj)
+        return self._stamp_kind(rt, out)
+
+    # ---- reads -----------------------------------------------------------------------------------------
+    def get(self, rt: registry.ResourceType, namespace: str | None, name: str) -> Obj:
+        return self._out(rt, self._stored(rt, namespace, name))
+
+    def list(self, rt: registry.ResourceType, namespace: str | None, *, label_selector: str | None = None,
+             field_selector: str | None = None, limit: int | None = None, continue_token: str | None = None,
+             copy_items: bool = True) -> Obj:
+        """A ``<Kind>List`` of matching objects, paginated by ``limit``/``continue``."""
+        match = self._matcher(rt, label_selector, field_selector)
+        start_after: tuple[str, str] | None = None
+        rv = self.store.resource_version
+        if continue_token:
+            start_after, rv = _decode_continue(continue_token)
+        items = []
+        remaining = 0
+        for obj in self.store.items(rt.key, self._ns(rt, namespace) if rt.namespaced and namespace else None):
+            meta = obj["metadata"]
+            position = (meta.get("namespace", ""), meta["name"])
+            if start_after is not None and position <= start_after:
+                continue
+            if not match(obj):
+                continue
+            if limit and len(items) >= limit:
+                remaining += 1
+                continue
+            items.append(obj)
+        list_meta: Obj = {"resourceVersion": str(rv)}
+        if remaining:
+            last = items[-1]["metadata"]
+            list_meta["continue"] = _encode_continue((last.get("namespace", ""), last["name"]), rv)
+            list_meta["remainingItemCount"] = remaining
+        out_items = [self._out(rt, o) if copy_items else o for o in items]
+        return {"kind": rt.list_kind, "apiVersion": rt.api_version, "metadata": list_meta, "items": out_items}
+
+    def _matcher(self, rt: registry.ResourceType, label_selector: str | None,
+                 field_selector: str | None) -> Callable[[Obj], bool]:
+        labels = selectors.parse_label_selector(label_selector) if label_selector else None
+        fields = selectors.parse_field_selector(field_selector, rt.key) if field_selector else None
+
+        def match(obj: Obj) -> bool:
+            if labels is not None and not labels.matches((obj.get("metadata") or {}).get("labels") or {}):
+                return False
+            return fields is None or fields.matches(obj)
+
+        return match
+
+    # ---- creates ---------------------------------------------------------------------------------------
+    def create(self, rt: registry.ResourceType, namespace: str | None, body: Any,
+               opts: WriteOptions | None = None) -> Obj:
+        opts = opts or WriteOptions()
+        obj = self._decode_body(rt, body, opts)
+        meta = _meta(obj)
+        ns = self._check_namespace(rt, namespace, meta)
+        if not meta.get("name"):
+            prefix = meta.get("generateName")
+            if not prefix:
+                raise statuses.invalid(rt.kind, "", [statuses.cause(
+                    "FieldValueRequired", "name or generateName is required", "metadata.name")], rt.group)
+            meta["name"] = self._generate_name(rt, ns, prefix)
+        name = meta["name"]
+        if self.store.get(rt.key, ns, name) is not None:
+            raise statuses.already_exists(rt.plural, name, rt.group)
+        self._check_namespace_live(rt, ns)
+        for key in SERVER_OWNED_META:
+            meta.pop(key, None)
+        meta["uid"] = str(uuid.uuid4())
+        meta["creationTimestamp"] = self.now()
+        if rt.namespaced:
+            meta["namespace"] = ns
+        if self._has_generation(rt):
+            meta["generation"] = 1
+        if "status" in rt.subresources and rt.key != "pods":
+            obj.pop("status", None)
+        self._prepare_new(rt, obj)
+        obj = applying.track_update(None, obj, manager=opts.manager("unknown"), schema=self.schema(rt),
+                                    api_version=rt.api_version, now=self.now())
+        self._validate(rt, obj, None)
+        if opts.dry_run:
+            return self._out(rt, obj)
+        stored = self.store.put(rt.key, ns, name, obj)
+        self._after_write(rt, stored)
+        return self._out(rt, stored)
+
+    def _generate_name(self, rt: registry.ResourceType, ns: str, prefix: str) -> str:
+        for _ in range(8):
+            name = prefix + "".join(secrets.choice(NAME_ALPHABET) for _ in range(5))
+            if self.store.get(rt.key, ns, name) is None:
+                return name
+        raise statuses.ApiError(409, "AlreadyExists", f"could not generate a unique name from {prefix!r}")
+
+    def _check_namespace(self, rt: registry.ResourceType, namespace: str | None, meta: Obj) -> str:
+        if not rt.namespaced:
+            meta.pop("namespace", None)
+            return ""
+        body_ns = meta.get("namespace")
+        if body_ns and namespace and body_ns != namespace:
+            raise statuses.bad_request("the namespace of the provided object does not match the namespace sent "
+                                       "on the request")
+        ns = namespace or body_ns
+        if not ns:
+            raise statuses.bad_request("an empty namespace may not be set during creation")
+        return str(ns)
+
+    def _check_namespace_live(self, rt: registry.ResourceType, ns: str) -> None:
+        if not rt.namespaced:
+            return
+        namespace = self.store.get("namespaces", "", ns)
+        if namespace is None:
+            raise statuses.not_found("namespaces", ns)
+        if namespace["metadata"].get("deletionTimestamp"):
+            raise statuses.forbidden(f"{rt.plural} \"\" is forbidden: unable to create new content in namespace "
+                                     f"{ns} because it is being terminated")
+
+    def _has_generation(self, rt: registry.ResourceType) -> bool:
+        return rt.is_custom or rt.key in GENERATION_KEYS
+
+    def _decode_body(self, rt: registry.ResourceType, body: Any, opts: WriteOptions) -> Obj:
+        if not isinstance(body, dict):
+            raise statuses.bad_request("the body of the request must be a JSON or YAML object")
+        obj = copy.deepcopy(body)
+        api_version, kind = obj.get("apiVersion"), obj.get("kind")
+        if kind and kind != rt.kind:
+            raise statuses.bad_request(f"the API version in the data ({api_version}) does not match the expected "
+                                       f"API version ({rt.api_version})" if api_version != rt.api_version else
+                                       f"the kind in the data ({kind}) does not match the expected kind ({rt.kind})")
+        if api_version and api_version != rt.api_version:
+            raise statuses.bad_request(f"the API version in the data ({api_version}) does not match the expected "
+                                       f"API version ({rt.api_version})")
+        if not isinstance(obj.get("metadata", {}), dict):
+            raise statuses.bad_request("metadata must be an object")
+        self._check_fields(rt, obj, opts)
+        return self._stamp_kind(rt, obj)
+
+    def _check_fields(self, rt: registry.ResourceType, obj: Obj, opts: WriteOptions) -> None:
+        schema = self.schema(rt)
+        unknown = validation.unknown_fields(schema, obj)
+        if unknown:
+            if opts.field_validation == "Strict":
+                details = ", ".join(f'unknown field "{path}"' for path in unknown)
+                raise statuses.bad_request(f"strict decoding error: {details}")
+            if opts.field_validation == "Warn":
+                opts.warnings.extend(f'unknown field "{path}"' for path in unknown)
+            validation.prune_unknown(schema, obj)
+        errors = validation.type_errors(schema, obj)
+        if errors and not rt.is_custom:
+            raise statuses.bad_request(errors[0])
+
+    def _prepare_new(self, rt: registry.ResourceType, obj: Obj) -> None:
+        """Defaults and server-assigned fields of a new or changed object."""
+        defaults.apply_defaults(rt.key, obj)
+        if rt.is_custom:
+            defaults.apply_schema_defaults(self.schema(rt), obj)
+        if rt.key == "services":
+            self._allocate_service(obj)
+
+    def _validate(self, rt: registry.ResourceType, obj: Obj, old: Obj | None) -> None:
+        causes = validation.validate(rt, obj, old)
+        if causes:
+            raise statuses.invalid(rt.kind, obj["metadata"].get("name", ""), causes, rt.group)
+
+    def _allocate_service(self, svc: Obj) -> None:
+        spec = svc.setdefault("spec", {})
+        if spec.get("type") == "ExternalName" or spec.get("clusterIP") == "None":
+            return
+        if not spec.get("clusterIP"):
+            used = {s.get("spec", {}).get("clusterIP") for s in self.store.items("services")}
+            for offset in range(10, SERVICE_CIDR.num_addresses - 1):
+                ip = str(SERVICE_CIDR.network_address + offset)
+                if ip not in used:
+                    spec["clusterIP"] = ip
+                    spec["clusterIPs"] = [ip]
+                    break
+        if spec.get("type") in ("NodePort", "LoadBalancer"):
+            used_ports = {p.get("nodePort") for s in self.store.items("services")
+                          for p in (s.get("spec", {}).get("ports") or [])}
+            free = (p for p in range(30000, 32768) if p not in used_ports)
+            for port in spec.get("ports") or []:
+                if not port.get("nodePort"):
+                    port["nodePort"] = next(free)
+
+    # ---- updates ---------------------------------------------------------------------------------------
+    def update(self, rt: registry.ResourceType, namespace: str | None, name: str, body: Any,
+               opts: WriteOptions | None = None, subresource: str | None = None) -> Obj:
+        opts = opts or WriteOptions()
+        if subresource == "scale":
+            return self._write_scale(rt, namespace, name, body, opts)
+        old = self._stored(rt, namespace, name)
+        obj = self._decode_body(rt, body, opts)
+        meta = _meta(obj)
+        if meta.get("name") and meta["name"] != name:
+            raise statuses.bad_request(f"the name of the object ({meta['name']}) does not match the name on "
+                                       f"the URL ({name})")
+        meta["name"] = name
+        self._check_precondition(rt, old, meta.get("resourceVersion"))
+        return self._commit_change(rt, old, obj, opts, subresource, manager_fallback="unknown")
+
+    def _check_precondition(self, rt: registry.ResourceType, old: Obj, rv: Any) -> None:
+        if rv and str(rv) != old["metadata"]["resourceVersion"]:
+            raise statuses.conflict(rt.plural, old["metadata"]["name"], rt.group,
+                                    "the object has been modified; please apply your changes to the latest "
+                                    "version and try again")
+
+    def _commit_change(self, rt: registry.ResourceType, old: Obj, obj: Obj, opts: WriteOptions,
+                       subresource: str | None, manager_fallback: str, apply: bool = False) -> Obj:
+        """Carry server-owned fields over from ``old``, then default, validate, track and store ``obj``."""
+        self._merge_protected(rt, old, obj, subresource)
+        self._prepare_new(rt, obj)
+        if not apply:
+            obj = applying.track_update(old, obj, manager=opts.manager(manager_fallback), schema=self.schema(rt),
+                                        api_version=rt.api_version, now=self.now())
+        if self._has_generation(rt) and _spec_changed(old, obj):
+            obj["metadata"]["generation"] = int(old["metadata"].get("generation", 1)) + 1
+        self._validate(rt, obj, old)
+        if strip_for_compare(obj) == strip_for_compare(old) and _same_fields(obj, old):
+            return self._out(rt, old)  # a no-op write changes nothing, not even the resourceVersion
+        if opts.dry_run:
+            return self._out(rt, obj)
+        meta = obj["metadata"]
+        if meta.get("deletionTimestamp") and not meta.get("finalizers"):
+            gone = self.store.delete(rt.key, self._ns(rt, meta.get("namespace")), meta["name"])
+            self._after_delete(rt, gone or obj)
+            return self._out(rt, gone or obj)
+        stored = self.store.put(rt.key, self._ns(rt, meta.get("namespace")), meta["name"], obj)
+        self._after_write(rt, stored)
+        return self._out(rt, stored)
+
+    def _merge_protected(self, rt: registry.ResourceType, old: Obj, obj: Obj, subresource: str | None) -> None:
+        old_meta, meta = old["metadata"], _meta(obj)
+        for key in SERVER_OWNED_META:
+            if key in old_meta:
+                meta[key] = old_meta[key]
+            else:
+                meta.pop(key, None)
+        if rt.namespaced:
+            meta["namespace"] = old_meta.get("namespace", "")
+        else:
+            meta.pop("namespace", None)
+        if old_meta.get("deletionTimestamp") and set(meta.get("finalizers") or []) - set(
+                old_meta.get("finalizers") or []):
+            raise statuses.forbidden("no new finalizers can be added if the object is being deleted")
+        if "status" in rt.subresources:
+            if subresource == "status":
+                # Only status (and metadata labels/annotations... kept as sent) changes through /status.
+                for key in list(obj):
+                    if key not in ("status", "metadata", "apiVersion", "kind"):
+                        obj.pop(key)
+                for key, value in old.items():
+                    if key not in ("status", "metadata", "apiVersion", "kind"):
+                        obj[key] = copy.deepcopy(value)
+            elif "status" in old:
+                obj["status"] = copy.deepcopy(old["status"])
+            else:
+                obj.pop("status", None)
+
+    def patch(self, rt: registry.ResourceType, namespace: str | None, name: str, content_type: str,
+              body: bytes, opts: WriteOptions | None = None, subresource: str | None = None) -> Obj:
+        opts = opts or WriteOptions()
+        is_apply = content_type.startswith("application/apply-patch")
+        if subresource == "scale":
+            scale = self._scale_of(rt, self._stored(rt, namespace, name))
+            patched = patching.apply_patch(content_type, scale, body, schemas.definition(SCALE_REF))
+            return self._write_scale(rt, namespace, name, patched, opts, manager_fallback="unknown")
+        if is_apply:
+            return self._apply(rt, namespace, name, body, opts, subresource)
+        old = self._stored(rt, namespace, name)
+        if rt.is_custom and "strategic" in content_type:
+            raise statuses.unsupported_media_type(content_type)
+        current = self._out(rt, old)
+        patched = patching.apply_patch(content_type, current, body, self.schema(rt))
+        if not isinstance(patched, dict):
+            raise statuses.bad_request("the patch must result in an object")
+        obj = self._decode_body(rt, patched, opts)
+        meta = _meta(obj)
+        if meta.get("name") != name:
+            raise statuses.bad_request(f"the name of the object ({meta.get('name')}) does not match the name on "
+                                       f"the URL ({name})")
+        self._check_precondition(rt, old, meta.get("resourceVersion"))
+        return self._commit_change(rt, old, obj, opts, subresource, manager_fallback="unknown")
+
+    def _apply(self, rt: registry.ResourceType, namespace: str | None, name: str, body: bytes,
+               opts: WriteOptions, subresource: str | None) -> Obj:
+        applied = _parse_apply_body(body)
+        if not opts.field_manager:
+            raise statuses.bad_request("PATCH, application/apply-patch+yaml requires fieldManager to be set")
+        applied_meta = _meta(applied)
+        if applied_meta.get("name") and applied_meta["name"] != name:
+            raise statuses.bad_request(f"the name of the object ({applied_meta['name']}) does not match the name "
+                                       f"on the URL ({name})")
+        applied_meta["name"] = name
+        checked = self._decode_body(rt, applied, opts)
+        ns = self._ns(rt, namespace)
+        old = self.store.get(rt.key, ns, name)
+        schema = self.schema(rt)
+        if old is None:
+            new = applying.server_side_apply(None, checked, manager=opts.field_manager, force=opts.force,
+                                             schema=schema, api_version=rt.api_version, now=self.now())
+            return self._create_applied(rt, namespace, new, opts)
+        self._check_precondition(rt, old, applied_meta.get("resourceVersion"))
+        new = applying.server_side_apply(self._out(rt, old), checked, manager=opts.field_manager,
+                                         force=opts.force, schema=schema, api_version=rt.api_version,
+                                         now=self.now())
+        return self._commit_change(rt, old, new, opts, subresource, manager_fallback=opts.field_manager,
+                                   apply=True)
+
+    def _create_applied(self, rt: registry.ResourceType, namespace: str | None, obj: Obj,
+                        opts: WriteOptions) -> Obj:
+        """Create from a server-side apply: managed fields already say the applier owns what it set."""
+        meta = _meta(obj)
+        ns = self._check_namespace(rt, namespace, meta)
+        self._check_namespace_live(rt, ns)
+        for key in SERVER_OWNED_META:
+            meta.pop(key, None)
+        meta["uid"] = str(uuid.uuid4())
+        meta["creationTimestamp"] = self.now()
+        if rt.namespaced:
+            meta["namespace"] = ns
+        if self._has_generation(rt):
+            meta["generation"] = 1
+        if "status" in rt.subresources and rt.key != "pods":
+            obj.pop("status", None)
+        self._prepare_new(rt, obj)
+        self._validate(rt, obj, None)
+        if opts.dry_run:
+            return self._out(rt, obj)
+        stored = self.store.put(rt.key, ns, meta["name"], obj)
+        self._after_write(rt, stored)
+        return self._out(rt, stored)
+
+    # ---- scale subresource -----------------------------------------------------------------------------
+    def _scale_of(self, rt: registry.ResourceType, obj: Obj) -> Obj:
+        if "scale" not in rt.subresources:
+            raise statuses.not_found_path()
+        meta = obj["metadata"]
+        spec_path, status_path, selector_path = _scale_paths(rt)
+        selector = _get_path(obj, selector_path) if selector_path else None
+        if isinstance(selector, dict):
+            selector = selectors.selector_string(selector)
+        status: Obj = {"replicas": int(_get_path(obj, status_path) or 0)}
+        if selector:
+            status["selector"] = selector
+        return {
+            "kind": "Scale", "apiVersion": "autoscaling/v1",
+            "metadata": {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
+                         if k in meta},
+            "spec": {"replicas": int(_get_path(obj, spec_path) or 0)},
+            "status": status,
+        }
+
+    def get_scale(self, rt: registry.ResourceType, namespace: str | None, name: str) -> Obj:
+        return self._scale_of(rt, self._stored(rt, namespace, name))
+
+    def _write_scale(self, rt: registry.ResourceType, namespace: str | None, name: str, body: Any,
+                     opts: WriteOptions, manager_fallback: str = "unknown") -> Obj:
+        old = self._stored(rt, namespace, name)
+        self._scale_of(rt, old)
+        if not isinstance(body, dict) or not isinstance(body.get("spec"), dict):
+            raise statuses.bad_request("a Scale must have a spec")
+        replicas = body["spec"].get("replicas")
+        if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:
+            raise statuses.invalid("Scale", name, [statuses.cause(
+                "FieldValueInvalid", f"Invalid value: {json.dumps(replicas)}: must be greater than or equal to 0",
+                "spec.replicas")], "autoscaling")
+        self._check_precondition(rt, old, (body.get("metadata") or {}).get("resourceVersion"))
+        obj = self._out(rt, old)
+        _set_path(obj, _scale_paths(rt)[0], replicas)
+        result = self._commit_change(rt, old, obj, opts, None, manager_fallback)
+        return self._scale_of(rt, result)
+
+    # ---- deletes ---------------------------------------------------------------------------------------
+    def delete(self, rt: registry.ResourceType, namespace: str | None, name: str,
+               opts: DeleteOptions | None = None) -> Obj:
+        """Delete now, or mark for deletion when finalizers (or a graceful pod) must finish first."""
+        opts = opts or DeleteOptions()
+        old = self._stored(rt, namespace, name)
+        meta = old["metadata"]
+        if opts.precondition_uid and opts.precondition_uid != meta.get("uid"):
+            raise statuses.conflict(rt.plural, name, rt.group, f"Precondition failed: UID in precondition: "
+                                    f"{opts.precondition_uid}, UID in object meta: {meta.get('uid')}")
+        if opts.precondition_rv and opts.precondition_rv != meta.get("resourceVersion"):
+            raise statuses.conflict(rt.plural, name, rt.group, "the object has been modified; please apply your "
+                                    "changes to the latest version and try again")
+        finalizers = list(meta.get("finalizers") or [])
+        propagation = opts.propagation or "Background"
+        if propagation == "Foreground" and self._has_dependents(meta.get("uid")):
+            finalizers.append("foregroundDeletion")
+        elif propagation == "Orphan" and self._has_dependents(meta.get("uid")):
+            finalizers.append("orphan")
+        graceful = rt.key == "pods" and (opts.grace_period is None or opts.grace_period > 0) and \
+            old.get("spec", {}).get("nodeName")
+        # A namespace always terminates through its controller (spec.finalizers hold it open).
+        if finalizers or graceful or rt.key == "namespaces":
+            if meta.get("deletionTimestamp"):
+                return self._out(rt, old)
+            obj = copy.deepcopy(old)
+            obj["metadata"]["deletionTimestamp"] = self.now()
+            obj["metadata"]["deletionGracePeriodSeconds"] = (
+                int(opts.grace_period if opts.grace_period is not None else
+                    old.get("spec", {}).get("terminationGracePeriodSeconds", 30)) if graceful else 0)
+            if finalizers:
+                obj["metadata"]["finalizers"] = list(dict.fromkeys(finalizers))
+            if rt.key == "namespaces":
+                obj.setdefault("status", {})["phase"] = "Terminating"
+            if opts.dry_run:
+                return self._out(rt, obj)
+            stored = self.store.put(rt.key, self._ns(rt, namespace), name, obj)
+            self._after_write(rt, stored)
+            return self._out(rt, stored)
+        if opts.dry_run:
+            return self._out(rt, old)
+        gone = self.store.delete(rt.key, self._ns(rt, namespace), name)
+        assert gone is not None
+        self._after_delete(rt, gone)
+        return self._out(rt, gone)
+
+    def delete_collection(self, rt: registry.ResourceType, namespace: str | None, opts: DeleteOptions,
+                          label_selector: str | None = None, field_selector: str | None = None) -> Obj:
+        listed = self.list(rt, namespace, label_selector=label_selector, field_selector=field_selector,
+                           copy_items=False)
+        deleted = []
+        for obj in listed["items"]:
+            meta = obj["metadata"]
+            try:
+                deleted.append(self.delete(rt, meta.get("namespace"), meta["name"], opts))
+            except statuses.ApiError as err:
+                if err.code != 404:
+                    raise
+        return {"kind": rt.list_kind, "apiVersion": rt.api_version,
+                "metadata": {"resourceVersion": str(self.store.resource_version)}, "items": deleted}
+
+    def finalize(self, rt: registry.ResourceType, name: str, namespace: str | None, finalizer: str) -> Obj | None:
+        """Remove one finalizer (metadata.finalizers, or a namespace's spec.finalizers); None once gone."""
+        obj = self.store.get(rt.key, self._ns(rt, namespace), name)
+        if obj is None:
+            return None
+        new = copy.deepcopy(obj)
+        meta = new["metadata"]
+        meta["finalizers"] = [f for f in meta.get("finalizers") or [] if f != finalizer]
+        if not meta["finalizers"]:
+            meta.pop("finalizers")
+        if rt.key == "namespaces":
+            spec = new.setdefault("spec", {})
+            spec["finalizers"] = [f for f in spec.get("finalizers") or [] if f != finalizer]
+            if not spec["finalizers"]:
+                spec.pop("finalizers")
+        if meta.get("deletionTimestamp") and not meta.get("finalizers") and not (
+                new.get("spec", {}).get("finalizers") if rt.key == "namespaces" else None):
+            gone = self.store.delete(rt.key, self._ns(rt, namespace), name)
+            if gone:
+                self._after_delete(rt, gone)
+            return None
+        return self.store.put(rt.key, self._ns(rt, namespace), name, new)
+
+    def remove_now(self, rt: registry.ResourceType, namespace: str | None, name: str) -> None:
+        """Delete without grace (the kubelet's last word on a terminated pod)."""
+        gone = self.store.delete(rt.key, self._ns(rt, namespace), name)
+        if gone:
+            self._after_delete(rt, gone)
+
+    def _has_dependents(self, uid: str | None) -> bool:
+        if not uid:
+            return False
+        for key in self.store.keys():
+            for obj in self.store.items(key):
+                if any(ref.get("uid") == uid for ref in obj["metadata"].get("ownerReferences") or []):
+                    return True
+        return False
+
+    # ---- hooks after writes ----------------------------------------------------------------------------
+    def _after_write(self, rt: registry.ResourceType, obj: Obj) -> None:
+        if rt.key == "apiextensions.k8s.io/customresourcedefinitions":
+            self._register_crd(obj)
+
+    def _after_delete(self, rt: registry.ResourceType, obj: Obj) -> None:
+        if rt.key == "apiextensions.k8s.io/customresourcedefinitions":
+            self.registry.set_crd(obj["metadata"]["name"], None)
+
+    def _register_crd(self, crd: Obj) -> None:
+        """Serve a CRD's types and mark it Established, as the apiextensions controller would."""
+        name = crd["metadata"]["name"]
+        if crd["metadata"].get("deletionTimestamp"):
+            return
+        self.registry.set_crd(name, crd)
+        status = crd.get("status") or {}
+        conditions = status.get("conditions") or []
+        if any(c.get("type") == "Established" and c.get("status") == "True" for c in conditions):
+            return
+        names = crd.get("spec", {}).get("names", {})
+        now = self.now()
+        crd["status"] = {
+            "conditions": [
+                {"type": "NamesAccepted", "status": "True", "reason": "NoConflicts",
+                 "message": "no conflicts found", "lastTransitionTime": now},
+                {"type": "Established", "status": "True", "reason": "InitialNamesAccepted",
+                 "message": "the initial names have been accepted", "lastTransitionTime": now},
+            ],
+            "acceptedNames": {k: v for k, v in names.items()},
+            "storedVersions": [v["name"] for v in crd.get("spec", {}).get("versions", []) if v.get("storage")],
+        }
+        if self.store.get("apiextensions.k8s.io/customresourcedefinitions", "", name) is not None:
+            self.store.put("apiextensions.k8s.io/customresourcedefinitions", "", name, crd)
+
+    # ---- watches ---------------------------------------------------------------------------------------
+    async def watch(self, rt: registry.ResourceType, namespace: str | None, *, resource_version: str | None = None,
+                    label_selector: str | None = None, field_selector: str | None = None,
+                    send_initial_events: bool = False, allow_bookmarks: bool = False
+                    ) -> AsyncIterator[WatchEvent]:
+        """Events for a resource type: initial state (when asked or implied), then live changes, forever."""
+        match = self._matcher(rt, label_selector, field_selector)
+        ns = self._ns(rt, namespace) if rt.namespaced and namespace else None
+        sub = self.store.subscribe(rt.key, ns)
+        try:
+            visible: set[tuple[str, str]] = set()
+            start_rv = self.store.resource_version
+            if send_initial_events or not resource_version or resource_version == "0":
+                for obj in self.store.items(rt.key, ns):
+                    if match(obj):
+                        visible.add(_ident(obj))
+                        yield WatchEvent("ADDED", self._out(rt, obj))
+                if send_initial_events and allow_bookmarks:
+                    yield WatchEvent("BOOKMARK", self._bookmark(rt, start_rv, initial_end=True))
+                pending: list[Change] = []
+            else:
+                try:
+                    since = int(resource_version)
+                except ValueError:
+                    raise statuses.bad_request(f"invalid resource version: {resource_version}") from None
+                history = self.store.history_since(rt.key, ns, since)
+                if history is None:
+                    yield WatchEvent("ERROR", statuses.gone(
+                        f"too old resource version: {since} ({self.store.oldest_resource_version})").status())
+                    return
+                pending = history
+                start_rv = since
+                visible = {_ident(o) for o in self.store.items(rt.key, ns) if match(o)}
+                # Objects that changed since `since` may not have matched back then; replaying from
+                # history settles that as we go.
+                visible |= {(c.namespace, c.object["metadata"]["name"]) for c in history}
+            for change in pending:
+                event = self._event_for(rt, change, match, visible)
+                if event:
+                    yield event
+            last_rv = max([start_rv] + [c.rv for c in pending])
+            while True:
+                try:
+                    change = await asyncio.wait_for(sub.queue.get(), self.clock.seconds(self.bookmark_interval))
+                except TimeoutError:
+                    if allow_bookmarks:
+                        yield WatchEvent("BOOKMARK", self._bookmark(rt, self.store.resource_version))
+                    continue
+                if change is None:
+                    return
+                if change.rv <= last_rv:
+                    continue
+                last_rv = change.rv
+                event = self._event_for(rt, change, match, visible)
+                if event:
+                    yield event
+        finally:
+            sub.close()
+
+    def _event_for(self, rt: registry.ResourceType, change: Change, match: Callable[[Obj], bool],
+                   visible: set[tuple[str, str]]) -> WatchEvent | None:
+        ident = (change.namespace, change.object["metadata"]["name"])
+        was = ident in visible
+        now = change.type != "DELETED" and match(change.object)
+        if now:
+            visible.add(ident)
+            return WatchEvent("MODIFIED" if was else "ADDED", self._out(rt, change.object))
+        visible.discard(ident)
+        if was:
+            return WatchEvent("DELETED", self._out(rt, change.object))
+        return None
+
+    def _bookmark(self, rt: registry.ResourceType, rv: int, initial_end: bool = False) -> Obj:
+        meta: Obj = {"resourceVersion": str(rv)}
+        if initial_end:
+            meta["annotations"] = {INITIAL_EVENTS_END: "true"}
+        return {"kind": rt.kind, "apiVersion": rt.api_version, "metadata": meta}
+
+    # ---- events (the Event kind) -----------------------------------------------------------------------
+    def record_event(self, involved: Obj, type_: str, reason: str, message: str, component: str) -> None:
+        """Create or bump a core/v1 Event about ``involved``, as controllers and the kubelet do."""
+        meta = involved.get("metadata", {})
+        namespace = meta.get("namespace") or "default"
+        rt = self.registry.lookup("", "v1", "events")
+        assert rt is not None
+        now = self.now()
+        for existing in self.store.items("events", namespace):
+            ref = existing.get("involvedObject", {})
+            if (ref.get("uid") == meta.get("uid") and existing.get("reason") == reason
+                    and existing.get("message") == message):
+                bumped = copy.deepcopy(existing)
+                bumped["count"] = int(bumped.get("count", 1)) + 1
+                bumped["lastTimestamp"] = now
+                self.store.put("events", namespace, bumped["metadata"]["name"], bumped)
+                return
+        event = {
+            "apiVersion": "v1", "kind": "Event",
+            "metadata": {"name": f"{meta.get('name')}.{secrets.token_hex(8)}", "namespace": namespace,
+                         "uid": str(uuid.uuid4()), "creationTimestamp": now},
+            "involvedObject": {"kind": involved.get("kind"), "namespace": meta.get("namespace"),
+                               "name": meta.get("name"), "uid": meta.get("uid"),
+                               "apiVersion": involved.get("apiVersion"),
+                               "resourceVersion": meta.get("resourceVersion")},
+            "reason": reason, "message": message, "type": type_,
+            "source": {"component": component}, "firstTimestamp": now, "lastTimestamp": now, "count": 1,
+            "reportingComponent": component, "reportingInstance": "",
+        }
+        if not event["involvedObject"]["namespace"]:
+            event["involvedObject"].pop("namespace")
+        self.store.put("events", namespace, event["metadata"]["name"], event)
+
+
+SCALE_REF = "io.k8s.api.autoscaling.v1.Scale"
+
+
+def _ident(obj: Obj) -> tuple[str, str]:
+    meta = obj["metadata"]
+    return (meta.get("namespace", ""), meta["name"])
+
+
+def _spec_changed(old: Obj, new: Obj) -> bool:
+    ignored = ("metadata", "status", "apiVersion", "kind")
+    return {k: v for k, v in old.items() if k not in ignored} != {k: v for k, v in new.items() if k not in ignored}
+
+
+def _same_fields(a: Obj, b: Obj) -> bool:
+    """Managed fields equal but for their timestamps."""
+    def shape(obj: Obj) -> list[Any]:
+        return [{k: v for k, v in entry.items() if k != "time"}
+                for entry in (obj.get("metadata") or {}).get("managedFields") or []]
+    return shape(a) == shape(b)
+
+
+def _scale_paths(rt: registry.ResourceType) -> tuple[str, str, str | None]:
+    if rt.scale_paths:
+        return rt.scale_paths
+    return (".spec.replicas", ".status.replicas", ".spec.selector")
+
+
+def _get_path(obj: Obj, path: str) -> Any:
+    node: Any = obj
+    for part in path.strip(".").split("."):
+        if not isinstance(node, dict):
+            return None
+        node = node.get(part)
+    return node
+
+
+def _set_path(obj: Obj, path: str, value: Any) -> None:
+    parts = path.strip(".").split(".")
+    node = obj
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+    node[parts[-1]] = value
+
+
+def _encode_continue(after: tuple[str, str], rv: int) -> str:
+    raw = json.dumps({"v": "meta.k8s.io/v1", "rv": rv, "start": list(after)}).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_continue(token: str) -> tuple[tuple[str, str], int]:
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        data = json.loads(raw)
+        ns, name = data["start"]
+        return (str(ns), str(name)), int(data["rv"])
+    except (ValueError, KeyError, TypeError) as err:
+        raise statuses.bad_request(f"continue key is not valid: {err}") from None
+
+
+def _parse_apply_body(body: bytes) -> Obj:
+    """An apply configuration: YAML (JSON is YAML too) holding one object."""
+    try:
+        data = yaml.safe_load(body)
+    except yaml.YAMLError as err:
+        raise statuses.bad_request(f"error decoding YAML: {err}") from None
+    if not isinstance(data, dict):
+        raise statuses.bad_request("the apply configuration must be an object")
+    return data
