@@ -1,14 +1,15 @@
-"""The API discovery documents kube-apiserver answers at ``/api``, ``/apis``, ``/api/v1``, ``/apis/<g>/<v>`` and ``/version``.
+"""The discovery documents kube-apiserver serves at ``/api``, ``/apis``, ``/api/v1``, ``/apis/<g>/<v>``.
 
 Owns the shape of discovery for the sandbox's resource types: the legacy (unaggregated) documents
 (``APIVersions``, ``APIGroupList``, ``APIGroup``, ``APIResourceList``), the aggregated
 ``apidiscovery.k8s.io`` ``APIGroupDiscoveryList`` (``v2`` and ``v2beta1``), the choice between them from an
-``Accept`` header, and the ``/version`` body. Pure: it reads a :class:`~gitops_lab.sandbox.registry.Registry`
-and returns JSON-able dicts. It must not do HTTP, storage or serialisation; the HTTP layer serves what it returns
-(with :func:`content_type` for the aggregated form).
+``Accept`` header, and the ``/version`` body. Pure: it reads a
+:class:`~gitops_lab.sandbox.registry.Registry` and returns JSON-able dicts. It must not do HTTP, storage or
+serialisation; the HTTP layer serves what it returns (with :func:`content_type` for the aggregated form).
 
 >>> from gitops_lab.sandbox.registry import Registry
->>> deploy = [r for r in resource_list(Registry(), "apps", "v1")["resources"] if r["name"] == "deployments"][0]
+>>> resources = resource_list(Registry(), "apps", "v1")["resources"]
+>>> deploy = [r for r in resources if r["name"] == "deployments"][0]
 >>> deploy["kind"], deploy["shortNames"], deploy["namespaced"]
 ('Deployment', ['deploy'], True)
 """
@@ -122,7 +123,8 @@ def _versions_by_group(reg: registry.Registry) -> dict[str, list[str]]:
 
 
 def _types_in(reg: registry.Registry, group: str, version: str) -> list[registry.ResourceType]:
-    return sorted((rt for rt in reg.all() if rt.group == group and rt.version == version), key=lambda rt: rt.plural)
+    served = (rt for rt in reg.all() if rt.group == group and rt.version == version)
+    return sorted(served, key=lambda rt: rt.plural)
 
 
 def _group_version(group: str, version: str) -> str:
@@ -132,15 +134,21 @@ def _group_version(group: str, version: str) -> str:
 # ---------------------------------------------------------------------------------------------- legacy
 
 
-def legacy_core(server_address: str = "127.0.0.1:6443") -> dict[str, Any]:
+def legacy_core(reg: registry.Registry, server_address: str = "127.0.0.1:6443") -> dict[str, Any]:
     """``GET /api`` without aggregated discovery: the ``APIVersions`` of the core group.
 
-    >>> legacy_core("10.0.0.1:6443")["serverAddressByClientCIDRs"]
-    [{'clientCIDR': '0.0.0.0/0', 'serverAddress': '10.0.0.1:6443'}]
+    Args:
+        reg: the served types (their core-group versions are listed).
+        server_address: ``host:port`` clients should use, reported for every client CIDR.
+
+    >>> from gitops_lab.sandbox.registry import Registry
+    >>> doc = legacy_core(Registry(), "10.0.0.1:6443")
+    >>> doc["versions"], doc["serverAddressByClientCIDRs"]
+    (['v1'], [{'clientCIDR': '0.0.0.0/0', 'serverAddress': '10.0.0.1:6443'}])
     """
     return {
         "kind": "APIVersions",
-        "versions": ["v1"],
+        "versions": _versions_by_group(reg).get("", []),
         "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": server_address}],
     }
 
@@ -156,12 +164,12 @@ def legacy_groups(reg: registry.Registry) -> dict[str, Any]:
     return {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}
 
 
-def legacy_group(reg: registry.Registry, group: str) -> dict[str, Any] | None:
-    """``GET /apis/<group>``: one ``APIGroup``, or ``None`` when the group is not served."""
-    versions = _versions_by_group(reg).get(group)
-    if not group or not versions:
+def group(reg: registry.Registry, name: str) -> dict[str, Any] | None:
+    """``GET /apis/<name>``: one ``APIGroup``, or ``None`` when the group is not served."""
+    versions = _versions_by_group(reg).get(name)
+    if not name or not versions:
         return None
-    return {"kind": "APIGroup", "apiVersion": "v1", **_api_group(group, versions)}
+    return {"kind": "APIGroup", "apiVersion": "v1", **_api_group(name, versions)}
 
 
 def _legacy_resource(reg: registry.Registry, rt: registry.ResourceType) -> dict[str, Any]:
@@ -334,7 +342,7 @@ def negotiate(accept: str | None) -> str | None:
 
 
 def content_type(discovery_version: str) -> str:
-    """The ``Content-Type`` of an aggregated discovery answer (clients check ``g``, ``v`` and ``as`` in it)."""
+    """The ``Content-Type`` of an aggregated discovery answer (clients check its ``g``, ``v`` and ``as``)."""
     return f"application/json;g={AGGREGATED_GROUP};v={discovery_version};as={AGGREGATED_KIND}"
 
 
