@@ -71,16 +71,13 @@ class Negotiated:
 
     def __init__(self, accept: str) -> None:
         self.as_kind: str | None = None
-        self.discovery_version: str | None = None
+        self.discovery_version = discovery.negotiate(accept)
         for part in accept.split(","):
             params = dict(p.strip().split("=", 1) for p in part.split(";")[1:] if "=" in p)
             as_kind = params.get("as")
             if as_kind in ("Table", "PartialObjectMetadata", "PartialObjectMetadataList") and \
                     params.get("g") == "meta.k8s.io":
                 self.as_kind = as_kind
-                return
-            if as_kind == "APIGroupDiscoveryList" and params.get("g") == "apidiscovery.k8s.io":
-                self.discovery_version = params.get("v", "v2")
                 return
 
 
@@ -132,7 +129,7 @@ class HttpApi:
         if head == "version" and len(parts) == 1:
             return json_response(discovery.version_info())
         if head == "openapi":
-            return self._openapi(parts[1:])
+            return self._openapi(parts[1:], request.query.get("hash"))
         if head == "api":
             if len(parts) == 1:
                 return self._discovery_root(request, core=True)
@@ -159,20 +156,25 @@ class HttpApi:
             version = negotiated.discovery_version
             body = discovery.aggregated(reg, core=core, discovery_version=version)
             resp = json_response(body)
-            resp.content_type = "application/json"
-            resp.headers["Content-Type"] = (f"application/json;g=apidiscovery.k8s.io;v={version};"
-                                            f"as=APIGroupDiscoveryList")
+            resp.headers["Content-Type"] = discovery.content_type(version)
             return resp
-        return json_response(discovery.legacy_core(reg) if core else discovery.legacy_groups(reg))
+        if core:
+            return json_response(discovery.legacy_core(reg, server_address=request.host))
+        return json_response(discovery.legacy_groups(reg))
 
-    def _openapi(self, parts: list[str]) -> web.Response:
+    def _openapi(self, parts: list[str], hash_: str | None) -> web.Response:
         if parts == ["v3"]:
             return json_response(openapi.index(self.api.registry))
         if len(parts) >= 2 and parts[0] == "v3":
-            doc = openapi.document(self.api.registry, "/".join(parts[1:]))
-            if doc is not None:
-                resp = web.Response(body=doc if isinstance(doc, bytes) else dumps(doc), content_type=JSON)
-                resp.headers["Cache-Control"] = "public, immutable"
+            built = openapi.built(self.api.registry, "/".join(parts[1:]))
+            if built is not None:
+                resp = web.Response(body=built.body, content_type=JSON)
+                # Immutable only when the client asked for this exact content (kubectl's ?hash= URLs).
+                if hash_ == built.hash:
+                    resp.headers["Cache-Control"] = "public, immutable"
+                else:
+                    resp.headers["Cache-Control"] = "no-cache, private"
+                resp.headers["Etag"] = f'"{built.hash}"'
                 return resp
         raise statuses.not_found_path()
 
