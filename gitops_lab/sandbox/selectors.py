@@ -738,7 +738,8 @@ def _text(value: Any) -> str:
 
 def _pod_fields(obj: Mapping[str, Any]) -> dict[str, str]:
     pod_ips = _at(obj, "status", "podIPs") or []
-    pod_ip = pod_ips[0].get("ip", "") if pod_ips and isinstance(pod_ips[0], Mapping) else ""
+    first_ip = pod_ips[0].get("ip", "") if pod_ips and isinstance(pod_ips[0], Mapping) else ""
+    pod_ip = _text(_at(obj, "status", "podIP")) or _text(first_ip)  # podIP wins when both are set
     return {
         "spec.nodeName": _text(_at(obj, "spec", "nodeName")),
         "spec.restartPolicy": _text(_at(obj, "spec", "restartPolicy")),
@@ -746,7 +747,7 @@ def _pod_fields(obj: Mapping[str, Any]) -> dict[str, str]:
         "spec.serviceAccountName": _text(_at(obj, "spec", "serviceAccountName")),
         "spec.hostNetwork": _text(bool(_at(obj, "spec", "hostNetwork"))),
         "status.phase": _text(_at(obj, "status", "phase")),
-        "status.podIP": pod_ip or _text(_at(obj, "status", "podIP")),
+        "status.podIP": pod_ip,
         "status.nominatedNodeName": _text(_at(obj, "status", "nominatedNodeName")),
     }
 
