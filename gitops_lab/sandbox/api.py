@@ -180,7 +180,8 @@ class Api:
     def _matcher(self, rt: registry.ResourceType, label_selector: str | None,
                  field_selector: str | None) -> Callable[[Obj], bool]:
         labels = selectors.parse_label_selector(label_selector) if label_selector else None
-        fields = selectors.parse_field_selector(field_selector, rt.key) if field_selector else None
+        fields = (selectors.parse_field_selector(field_selector, rt.key, namespaced=rt.namespaced)
+                  if field_selector else None)
 
         def match(obj: Obj) -> bool:
             if labels is not None and not labels.matches((obj.get("metadata") or {}).get("labels") or {}):

@@ -272,7 +272,7 @@ class HttpApi:
         for version in (crd or {}).get("spec", {}).get("versions", []):
             if version.get("name") == rt.version:
                 return list(version.get("additionalPrinterColumns") or [])
-        return None
+        return []
 
     def _logs(self, request: web.Request, t: Target) -> web.Response:
         assert t.name is not None
