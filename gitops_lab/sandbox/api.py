@@ -219,7 +219,8 @@ class Api:
             obj.pop("status", None)
         self._prepare_new(rt, obj)
         obj = applying.track_update(None, obj, manager=opts.manager("unknown"), schema=self.schema(rt),
-                                    api_version=rt.api_version, now=self.now())
+                                    api_version=rt.api_version, now=self.now(),
+                                    ignored_fields=_ignored_fields(rt))
         self._validate(rt, obj, None)
         if opts.dry_run:
             return self._out(rt, obj)
@@ -353,7 +354,8 @@ class Api:
         self._prepare_new(rt, obj)
         if not apply:
             obj = applying.track_update(old, obj, manager=opts.manager(manager_fallback), schema=self.schema(rt),
-                                        api_version=rt.api_version, now=self.now())
+                                        api_version=rt.api_version, now=self.now(), subresource=subresource or "",
+                                        ignored_fields=_ignored_fields(rt))
         if self._has_generation(rt) and _spec_changed(old, obj):
             obj["metadata"]["generation"] = int(old["metadata"].get("generation", 1)) + 1
         self._validate(rt, obj, old)
@@ -439,12 +441,14 @@ class Api:
         schema = self.schema(rt)
         if old is None:
             new = applying.server_side_apply(None, checked, manager=opts.field_manager, force=opts.force,
-                                             schema=schema, api_version=rt.api_version, now=self.now())
+                                             schema=schema, api_version=rt.api_version, now=self.now(),
+                                             kind=rt.kind, ignored_fields=_ignored_fields(rt))
             return self._create_applied(rt, namespace, new, opts)
         self._check_precondition(rt, old, applied_meta.get("resourceVersion"))
         new = applying.server_side_apply(self._out(rt, old), checked, manager=opts.field_manager,
                                          force=opts.force, schema=schema, api_version=rt.api_version,
-                                         now=self.now())
+                                         now=self.now(), kind=rt.kind, subresource=subresource or "",
+                                         ignored_fields=_ignored_fields(rt))
         return self._commit_change(rt, old, new, opts, subresource, manager_fallback=opts.field_manager,
                                    apply=True)
 
@@ -509,7 +513,7 @@ class Api:
         self._check_precondition(rt, old, (body.get("metadata") or {}).get("resourceVersion"))
         obj = self._out(rt, old)
         _set_path(obj, _scale_paths(rt)[0], replicas)
-        result = self._commit_change(rt, old, obj, opts, None, manager_fallback)
+        result = self._commit_change(rt, old, obj, opts, "scale", manager_fallback)
         return self._scale_of(rt, result)
 
     # ---- deletes ---------------------------------------------------------------------------------------
@@ -758,6 +762,11 @@ class Api:
 
 
 SCALE_REF = "io.k8s.api.autoscaling.v1.Scale"
+
+
+def _ignored_fields(rt: registry.ResourceType) -> tuple[tuple[str, ...], ...]:
+    """Fields the main resource's managers don't own: status, where a status subresource carries it."""
+    return (("status",),) if "status" in rt.subresources else ()
 
 
 def _ident(obj: Obj) -> tuple[str, str]:
