@@ -1,0 +1,178 @@
+"""The namespace controller (with the service-account controller's one duty): namespaces live and die cleanly.
+
+Owns: the system namespaces (``default``, ``kube-system``, ``kube-public``, ``kube-node-lease``) existing from the
+start and recreated once gone (kube-apiserver's system-namespaces loop does that); the ``default`` ServiceAccount in every live namespace (recreated if deleted); and termination — a namespace
+with a deletionTimestamp has every namespaced object in it deleted, reports what remains in its status conditions
+(NamespaceContentRemaining, NamespaceFinalizersRemaining, as kube-controller-manager does), and once nothing remains
+loses its ``kubernetes`` finalizer (``Api.finalize``) and disappears. Must not delete anything outside a
+terminating namespace.
+"""
+
+from __future__ import annotations
+
+import collections
+import copy
+from collections.abc import Iterator
+from typing import Any
+
+from gitops_lab.sandbox import statuses
+from gitops_lab.sandbox.controllers import base, objects
+from gitops_lab.sandbox.store import Change
+
+Obj = dict[str, Any]
+
+NS_KEY = "namespaces"
+SA_KEY = "serviceaccounts"
+SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+FINALIZER = "kubernetes"
+
+
+def group_resource(key: str) -> str:
+    """``replicasets.apps`` for ``apps/replicasets``, ``pods`` for ``pods`` (as the messages name them).
+
+    >>> group_resource("apps/replicasets"), group_resource("pods")
+    ('replicasets.apps', 'pods')
+    """
+    group, _, plural = key.rpartition("/")
+    return f"{plural}.{group}" if group else plural
+
+
+def remaining_conditions(counts: dict[str, int], finalizers: dict[str, int]) -> list[Obj]:
+    """The deletion conditions for what is left (resource counts and finalizer counts).
+
+    >>> [c["status"] for c in remaining_conditions({"pods": 2}, {})][-2:]
+    ['True', 'False']
+    """
+    conditions: list[Obj] = [
+        {"type": "NamespaceDeletionDiscoveryFailure", "status": "False", "reason": "ResourcesDiscovered",
+         "message": "All resources successfully discovered"},
+        {"type": "NamespaceDeletionGroupVersionParsingFailure", "status": "False", "reason": "ParsedGroupVersions",
+         "message": "All legacy kube types successfully parsed"},
+        {"type": "NamespaceDeletionContentFailure", "status": "False", "reason": "ContentDeleted",
+         "message": "All content successfully deleted, may be waiting on finalization"},
+    ]
+    if counts:
+        detail = ", ".join(sorted(f"{group_resource(k)} has {n} resource instances" for k, n in counts.items()))
+        conditions.append({"type": "NamespaceContentRemaining", "status": "True", "reason": "SomeResourcesRemain",
+                           "message": f"Some resources are remaining: {detail}"})
+    else:
+        conditions.append({"type": "NamespaceContentRemaining", "status": "False", "reason": "ContentRemoved",
+                           "message": "All content successfully removed"})
+    if finalizers:
+        detail = ", ".join(f"{f} in {n} resource instances" for f, n in sorted(finalizers.items()))
+        conditions.append({"type": "NamespaceFinalizersRemaining", "status": "True",
+                           "reason": "SomeFinalizersRemain",
+                           "message": f"Some content in the namespace has finalizers remaining: {detail}"})
+    else:
+        conditions.append({"type": "NamespaceFinalizersRemaining", "status": "False",
+                           "reason": "ContentHasNoFinalizers", "message": "All content-preserving finalizers finished"})
+    return conditions
+
+
+class NamespaceController(base.Controller[str]):
+    """System namespaces, default ServiceAccounts, and namespace termination."""
+
+    name = "namespace"
+    component = "namespace-controller"
+
+    def on_start(self) -> None:
+        rt = self.rt(NS_KEY)
+        for name in SYSTEM_NAMESPACES:
+            if self.api.store.get(NS_KEY, "", name) is None:
+                try:
+                    self.api.create(rt, None, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}},
+                                    self.write_options())
+                except statuses.ApiError as err:
+                    if err.code != 409:
+                        raise
+
+    def keys_for(self, change: Change) -> Iterator[str]:
+        if change.key == NS_KEY:
+            yield change.object["metadata"]["name"]
+            return
+        if not change.namespace:
+            return
+        if change.key == SA_KEY and change.object["metadata"]["name"] == "default":
+            yield change.namespace
+            return
+        namespace = self.api.store.get(NS_KEY, "", change.namespace)
+        if namespace is not None and objects.is_deleting(namespace):
+            yield change.namespace
+
+    def initial_keys(self) -> Iterator[str]:
+        for namespace in self.api.store.items(NS_KEY):
+            yield namespace["metadata"]["name"]
+
+    def reconcile(self, key: str) -> None:
+        namespace = self.api.store.get(NS_KEY, "", key)
+        if namespace is None:
+            if key in SYSTEM_NAMESPACES:  # kube-apiserver keeps these in existence
+                self.on_start()
+            return
+        if objects.is_deleting(namespace):
+            self._terminate(key, namespace)
+            return
+        if (namespace.get("status") or {}).get("phase") is None:
+            body = copy.deepcopy(namespace)
+            body["status"] = {**(namespace.get("status") or {}), "phase": "Active"}
+            self.api.update(self.rt(NS_KEY), None, key, body, self.write_options(), subresource="status")
+        if self.api.store.get(SA_KEY, key, "default") is None:
+            try:
+                self.api.create(self.rt(SA_KEY), key, {"apiVersion": "v1", "kind": "ServiceAccount",
+                                                       "metadata": {"name": "default", "namespace": key}},
+                                self.write_options())
+            except statuses.ApiError as err:
+                if err.code not in (403, 409):  # terminating meanwhile, or created by someone else
+                    raise
+
+    def _terminate(self, key: str, namespace: Obj) -> None:
+        counts: dict[str, int] = collections.Counter()
+        finalizers: dict[str, int] = collections.Counter()
+        resources = self.api.store.keys()
+        for resource in resources:
+            try:
+                rt = self.rt(resource)
+            except LookupError:
+                continue
+            if not rt.namespaced:
+                continue
+            for obj in list(self.api.store.items(resource, key)):
+                if not objects.is_deleting(obj):
+                    try:
+                        self.api.delete(rt, key, obj["metadata"]["name"])
+                    except statuses.ApiError as err:
+                        if err.code != 404:
+                            raise
+                still = self.api.store.get(resource, key, obj["metadata"]["name"])
+                if still is not None:
+                    counts[resource] += 1
+                    for finalizer in still["metadata"].get("finalizers") or []:
+                        finalizers[finalizer] += 1
+        self._report(key, namespace, dict(counts), dict(finalizers))
+        if not counts:
+            self.api.finalize(self.rt(NS_KEY), key, None, FINALIZER)
+
+    def _report(self, key: str, namespace: Obj, counts: dict[str, int], finalizers: dict[str, int]) -> None:
+        if not namespace["metadata"].get("finalizers"):
+            # Api.update deletes a terminating object without metadata.finalizers, ignoring a namespace's
+            # spec.finalizers (kube-apiserver's namespace storage does not); until it does, writing these
+            # conditions would delete the namespace before its content is gone.
+            return
+        status = copy.deepcopy(namespace.get("status") or {})
+        conditions: list[Obj] = status.get("conditions") or []
+        changed = False
+        stamp = self.api.now()
+        for cond in remaining_conditions(counts, finalizers):
+            changed |= objects.set_condition(conditions, cond, stamp)
+        if status.get("phase") != "Terminating":
+            status["phase"] = "Terminating"
+            changed = True
+        if not changed:
+            return
+        status["conditions"] = conditions
+        current = self.api.store.get(NS_KEY, "", key)
+        if current is None:
+            return
+        body = copy.deepcopy(current)
+        body["status"] = status
+        self.api.update(self.rt(NS_KEY), None, key, body, self.write_options(), subresource="status")
