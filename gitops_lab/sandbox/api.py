@@ -411,13 +411,13 @@ class Api:
         if is_apply:
             return self._apply(rt, namespace, name, body, opts, subresource)
         old = self._stored(rt, namespace, name)
-        if rt.is_custom and "strategic" in content_type:
-            raise statuses.unsupported_media_type(content_type)
         current = self._out(rt, old)
-        patched = patching.apply_patch(content_type, current, body, self.schema(rt))
+        accepted = patching.CUSTOM_RESOURCE_PATCH_TYPES if rt.is_custom else patching.BUILTIN_PATCH_TYPES
+        patched = patching.apply_patch(content_type, current, body, self.schema(rt), accepted=accepted,
+                                       field_validation=opts.field_validation)
         if not isinstance(patched, dict):
             raise statuses.bad_request("the patch must result in an object")
-        obj = self._decode_body(rt, patched, opts)
+        obj = self._decode_body(rt, _drop_nulls(patched), opts)
         meta = _meta(obj)
         if meta.get("name") != name:
             raise statuses.bad_request(f"the name of the object ({meta.get('name')}) does not match the name on "
@@ -762,6 +762,15 @@ class Api:
 
 
 SCALE_REF = "io.k8s.api.autoscaling.v1.Scale"
+
+
+def _drop_nulls(value: Any) -> Any:
+    """What decoding into typed objects does to ``null`` fields a patch leaves behind: drops them."""
+    if isinstance(value, dict):
+        return {k: _drop_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_drop_nulls(v) for v in value]
+    return value
 
 
 def _ignored_fields(rt: registry.ResourceType) -> tuple[tuple[str, ...], ...]:
