@@ -414,6 +414,26 @@ def test_paused_deployment_does_not_roll_until_resumed(tmp_path: pathlib.Path) -
     run_lab(tmp_path, scenario)
 
 
+def test_a_name_clash_bumps_the_collision_count_and_uses_another_hash(tmp_path: pathlib.Path) -> None:
+    async def scenario(lab: Lab) -> None:
+        planned = lab.api.create(lab.rt("apps/deployments"), NS, deployment(replicas=1),
+                                 apis.WriteOptions(dry_run=True))  # the template as it will be stored
+        taken = f"web-{rollouts.template_hash(planned['spec']['template'])}"
+        lab.create("apps/replicasets", NS, {"metadata": {"name": taken, "labels": {"app": "other"}}, "spec": {
+            "replicas": 0, "selector": {"matchLabels": {"app": "other"}},
+            "template": {"metadata": {"labels": {"app": "other"}},
+                         "spec": {"containers": [{"name": "main", "image": "nginx:1.27"}]}}}})
+        lab.create("apps/deployments", NS, deployment(replicas=1))
+        await lab.until(lambda: lab.rolled_out("web"), "the rollout despite the clash")
+        d = lab.get("apps/deployments", NS, "web")
+        assert d is not None and d["status"]["collisionCount"] == 1
+        [rs] = lab.replica_sets("web")
+        assert rs["metadata"]["name"] == f"web-{rollouts.template_hash(planned['spec']['template'], 1)}"
+        assert rs["metadata"]["name"] != taken
+        assert lab.get("apps/replicasets", NS, taken)["metadata"].get("ownerReferences") is None
+    run_lab(tmp_path, scenario)
+
+
 def test_min_ready_seconds_delays_availability(tmp_path: pathlib.Path) -> None:
     async def scenario(lab: Lab) -> None:
         lab.create("apps/deployments", NS, deployment(replicas=1, minReadySeconds=3))
@@ -492,10 +512,26 @@ def test_pod_life_logs_and_graceful_deletion(tmp_path: pathlib.Path) -> None:
         text = lab.api.log_source(running, "main")
         assert "nginx/1.27" in text and "Configuration complete; ready for start up" in text
         lab.delete("pods", NS, "web")
-        stopping = lab.get("pods", NS, "web")
+        await lab.until(lambda: lab.events(reason="Killing"), "the container to be stopped")
+        stopping = lab.get("pods", NS, "web")  # still there, Terminating, for the short stop delay
         assert stopping is not None and stopping["metadata"].get("deletionTimestamp")
         await lab.until(lambda: lab.get("pods", NS, "web") is None, "the pod to be removed")
         assert [e["message"] for e in lab.events(reason="Killing")] == ["Stopping container main"]
+    run_lab(tmp_path, scenario)
+
+
+def test_changing_a_pods_image_restarts_its_container(tmp_path: pathlib.Path) -> None:
+    async def scenario(lab: Lab) -> None:
+        lab.create("pods", NS, pod("web"))
+        await lab.until(lambda: objects.pod_is_ready(lab.get("pods", NS, "web") or {}), "a running pod")
+        lab.update("pods", NS, "web", lambda p: p["spec"]["containers"][0].__setitem__("image", "nginx:1.28"))
+        restarted = await lab.until(lambda: (p := lab.get("pods", NS, "web")) and p["status"][
+            "containerStatuses"][0]["restartCount"] == 1 and p, "the restart")
+        [container] = restarted["status"]["containerStatuses"]
+        assert container["image"] == "docker.io/library/nginx:1.28" and container["state"].get("running")
+        assert objects.pod_is_ready(restarted)
+        assert [e["message"] for e in lab.events(reason="Killing")] == [
+            "Container main definition changed, will be restarted"]
     run_lab(tmp_path, scenario)
 
 

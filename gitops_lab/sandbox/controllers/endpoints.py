@@ -167,8 +167,9 @@ class EndpointsController(base.Controller[Key]):
         if existing is None:
             if not self.namespace_is_live(namespace):
                 return
-            body: Obj = {"apiVersion": "v1", "kind": "Endpoints",
-                         "metadata": {"name": name, "namespace": namespace, "labels": labels}}
+            body: Obj = {"apiVersion": "v1", "kind": "Endpoints", "metadata": {"name": name, "namespace": namespace}}
+            if labels:
+                body["metadata"]["labels"] = labels
             if subsets:
                 body["subsets"] = subsets
             self.api.create(self.rt(EP_KEY), namespace, body, self.write_options())

@@ -523,8 +523,8 @@ class Kubelet(base.Controller[Key]):
             pod, containers, pod_status.states_of(pod, "initContainerStatuses", "initContainers"),
             host_ip=self.settings.node_ip, pod_ip=status.get("podIP"), start_time=status.get("startTime"),
             stamp=stamp, sandbox_ready=True)
-        if not pod["metadata"].get("finalizers"):
-            new_status["phase"] = status.get("phase", "Running")  # removed before anyone sees it end
+        if base.update_would_delete(pod):
+            return  # the pod is shown Terminating until its removal; the status write would remove it now
         self._write_status(key, new_status)
 
     # ---- logs ------------------------------------------------------------------------------------------

@@ -153,11 +153,8 @@ class NamespaceController(base.Controller[str]):
             self.api.finalize(self.rt(NS_KEY), key, None, FINALIZER)
 
     def _report(self, key: str, namespace: Obj, counts: dict[str, int], finalizers: dict[str, int]) -> None:
-        if not namespace["metadata"].get("finalizers"):
-            # Api.update deletes a terminating object without metadata.finalizers, ignoring a namespace's
-            # spec.finalizers (kube-apiserver's namespace storage does not); until it does, writing these
-            # conditions would delete the namespace before its content is gone.
-            return
+        if base.update_would_delete(namespace):
+            return  # writing the conditions would delete the namespace before its content is gone
         status = copy.deepcopy(namespace.get("status") or {})
         conditions: list[Obj] = status.get("conditions") or []
         changed = False
