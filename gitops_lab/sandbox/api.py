@@ -17,7 +17,7 @@ import ipaddress
 import json
 import secrets
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable, Iterable
 from typing import Any
 
 import yaml
@@ -156,7 +156,7 @@ class Api:
         rv = self.store.resource_version
         if continue_token:
             start_after, rv = _decode_continue(continue_token)
-        items = []
+        items: list[Obj] = []
         remaining = 0
         for obj in self.store.items(rt.key, self._ns(rt, namespace) if rt.namespaced and namespace else None):
             meta = obj["metadata"]
@@ -279,24 +279,32 @@ class Api:
         return self._stamp_kind(rt, obj)
 
     def _check_fields(self, rt: registry.ResourceType, obj: Obj, opts: WriteOptions) -> None:
+        """Decoding as the apiserver does it: type errors first, then unknown fields per fieldValidation."""
         schema = self.schema(rt)
+        prefix = f'{rt.kind} in version "{rt.version}" cannot be handled as a {rt.kind}: '
+        if not rt.is_custom:
+            errors = validation.type_errors(schema, obj)
+            if errors:
+                raise statuses.bad_request(prefix + errors[0])
         unknown = validation.unknown_fields(schema, obj)
         if unknown:
             if opts.field_validation == "Strict":
                 details = ", ".join(f'unknown field "{path}"' for path in unknown)
-                raise statuses.bad_request(f"strict decoding error: {details}")
+                raise statuses.bad_request(f"{prefix}strict decoding error: {details}")
             if opts.field_validation == "Warn":
                 opts.warnings.extend(f'unknown field "{path}"' for path in unknown)
             validation.prune_unknown(schema, obj)
-        errors = validation.type_errors(schema, obj)
-        if errors and not rt.is_custom:
-            raise statuses.bad_request(errors[0])
 
-    def _prepare_new(self, rt: registry.ResourceType, obj: Obj) -> None:
-        """Defaults and server-assigned fields of a new or changed object."""
+    def _prepare_new(self, rt: registry.ResourceType, obj: Obj, old: Obj | None = None,
+                     subresource: str | None = None) -> None:
+        """Defaults and server-assigned fields of a new (``old is None``) or changed object."""
         defaults.apply_defaults(rt.key, obj)
         if rt.is_custom:
             defaults.apply_schema_defaults(self.schema(rt), obj)
+        if old is None:
+            defaults.prepare_for_create(rt.key, obj)
+        elif subresource is None:
+            defaults.prepare_for_update(rt.key, obj, old)
         if rt.key == "services":
             self._allocate_service(obj)
 
@@ -351,7 +359,7 @@ class Api:
                        subresource: str | None, manager_fallback: str, apply: bool = False) -> Obj:
         """Carry server-owned fields over from ``old``, then default, validate, track and store ``obj``."""
         self._merge_protected(rt, old, obj, subresource)
-        self._prepare_new(rt, obj)
+        self._prepare_new(rt, obj, old, subresource)
         if not apply:
             obj = applying.track_update(old, obj, manager=opts.manager(manager_fallback), schema=self.schema(rt),
                                         api_version=rt.api_version, now=self.now(), subresource=subresource or "",
@@ -609,7 +617,7 @@ class Api:
     def _has_dependents(self, uid: str | None) -> bool:
         if not uid:
             return False
-        for key in self.store.keys():
+        for key in self.store.keys():  # noqa: SIM118 (a method of Store, not a dict)
             for obj in self.store.items(key):
                 if any(ref.get("uid") == uid for ref in obj["metadata"].get("ownerReferences") or []):
                     return True
@@ -653,7 +661,7 @@ class Api:
     async def watch(self, rt: registry.ResourceType, namespace: str | None, *, resource_version: str | None = None,
                     label_selector: str | None = None, field_selector: str | None = None,
                     send_initial_events: bool = False, allow_bookmarks: bool = False
-                    ) -> AsyncIterator[WatchEvent]:
+                    ) -> AsyncGenerator[WatchEvent, None]:
         """Events for a resource type: initial state (when asked or implied), then live changes, forever."""
         match = self._matcher(rt, label_selector, field_selector)
         ns = self._ns(rt, namespace) if rt.namespaced and namespace else None
@@ -681,10 +689,7 @@ class Api:
                     return
                 pending = history
                 start_rv = since
-                visible = {_ident(o) for o in self.store.items(rt.key, ns) if match(o)}
-                # Objects that changed since `since` may not have matched back then; replaying from
-                # history settles that as we go.
-                visible |= {(c.namespace, c.object["metadata"]["name"]) for c in history}
+                visible = _visible_at(self.store.items(rt.key, ns), history, match)
             for change in pending:
                 event = self._event_for(rt, change, match, visible)
                 if event:
@@ -692,13 +697,15 @@ class Api:
             last_rv = max([start_rv] + [c.rv for c in pending])
             while True:
                 try:
-                    change = await asyncio.wait_for(sub.queue.get(), self.clock.seconds(self.bookmark_interval))
+                    async with asyncio.timeout(self.clock.seconds(self.bookmark_interval)):
+                        next_change = await sub.queue.get()
                 except TimeoutError:
                     if allow_bookmarks:
                         yield WatchEvent("BOOKMARK", self._bookmark(rt, self.store.resource_version))
                     continue
-                if change is None:
+                if next_change is None:
                     return
+                change = next_change
                 if change.rv <= last_rv:
                     continue
                 last_rv = change.rv
@@ -744,20 +751,21 @@ class Api:
                 bumped["lastTimestamp"] = now
                 self.store.put("events", namespace, bumped["metadata"]["name"], bumped)
                 return
-        event = {
+        involved_ref: Obj = {"kind": involved.get("kind"), "namespace": meta.get("namespace"),
+                             "name": meta.get("name"), "uid": meta.get("uid"),
+                             "apiVersion": involved.get("apiVersion"),
+                             "resourceVersion": meta.get("resourceVersion")}
+        event: Obj = {
             "apiVersion": "v1", "kind": "Event",
             "metadata": {"name": f"{meta.get('name')}.{secrets.token_hex(8)}", "namespace": namespace,
                          "uid": str(uuid.uuid4()), "creationTimestamp": now},
-            "involvedObject": {"kind": involved.get("kind"), "namespace": meta.get("namespace"),
-                               "name": meta.get("name"), "uid": meta.get("uid"),
-                               "apiVersion": involved.get("apiVersion"),
-                               "resourceVersion": meta.get("resourceVersion")},
+            "involvedObject": involved_ref,
             "reason": reason, "message": message, "type": type_,
             "source": {"component": component}, "firstTimestamp": now, "lastTimestamp": now, "count": 1,
             "reportingComponent": component, "reportingInstance": "",
         }
-        if not event["involvedObject"]["namespace"]:
-            event["involvedObject"].pop("namespace")
+        if not meta.get("namespace"):
+            del involved_ref["namespace"]
         self.store.put("events", namespace, event["metadata"]["name"], event)
 
 
@@ -776,6 +784,21 @@ def _drop_nulls(value: Any) -> Any:
 def _ignored_fields(rt: registry.ResourceType) -> tuple[tuple[str, ...], ...]:
     """Fields the main resource's managers don't own: status, where a status subresource carries it."""
     return (("status",),) if "status" in rt.subresources else ()
+
+
+def _visible_at(current: Iterable[Obj], history: list[Change], match: Callable[[Obj], bool]
+                ) -> set[tuple[str, str]]:
+    """Which objects a watcher resuming before ``history`` already saw (selector-matching ones).
+
+    An object whose first change in the history is ADDED did not exist then; for the others, the object as that
+    first change left it stands in for its unknown earlier state.
+    """
+    first: dict[tuple[str, str], Change] = {}
+    for change in history:
+        first.setdefault((change.namespace, change.object["metadata"]["name"]), change)
+    visible = {_ident(o) for o in current if _ident(o) not in first and match(o)}
+    visible |= {ident for ident, change in first.items() if change.type != "ADDED" and match(change.object)}
+    return visible
 
 
 def _ident(obj: Obj) -> tuple[str, str]:
@@ -813,7 +836,7 @@ def _get_path(obj: Obj, path: str) -> Any:
 
 def _set_path(obj: Obj, path: str, value: Any) -> None:
     parts = path.strip(".").split(".")
-    node = obj
+    node: Obj = obj
     for part in parts[:-1]:
         node = node.setdefault(part, {})
     node[parts[-1]] = value

@@ -40,8 +40,7 @@ def dumps(obj: Any) -> bytes:
 
 
 def json_response(obj: Any, status: int = 200, warnings: list[str] | None = None) -> web.Response:
-    headers = {}
-    resp = web.Response(body=dumps(obj), status=status, content_type=JSON, headers=headers)
+    resp = web.Response(body=dumps(obj), status=status, content_type=JSON)
     for warning in warnings or []:
         resp.headers.add("Warning", '299 - "' + warning.replace('"', '\\"') + '"')
     return resp
