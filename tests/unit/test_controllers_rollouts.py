@@ -280,3 +280,37 @@ def test_set_deployment_condition_keeps_times_for_the_same_status_and_reason() -
     assert cond["lastTransitionTime"] == "t1" and cond["lastUpdateTime"] == "t3" and cond["reason"] == "B"
     assert rollouts.set_deployment_condition(status, "Available", "False", "C", "m", "t4")
     assert status["conditions"][0]["lastTransitionTime"] == "t4"
+
+
+@given(replicas=st.integers(1, 10), surge=st.one_of(st.integers(0, 3), st.sampled_from(["0%", "25%", "50%", "100%"])),
+       unavailable=st.one_of(st.integers(0, 3), st.sampled_from(["0%", "25%", "50%"])), data=st.data())
+def test_a_whole_rolling_update_keeps_its_bounds_and_finishes(replicas: int, surge: Any, unavailable: Any,
+                                                            data: st.DataObject) -> None:
+    """The controller's loop over the pure decisions, with new pods becoming available in random batches:
+    every state keeps ReplicaSets' total ≤ replicas + maxSurge and available ≥ replicas - maxUnavailable,
+    and the rollout always ends with every replica new and available."""
+    d = deployment(replicas, surge, unavailable)
+    max_surge, max_unavailable = rollouts.max_surge(d), rollouts.max_unavailable(d)
+    old = replica_set("old", replicas, created="2026-01-01T00:00:00Z")
+    new = replica_set("new", 0, available=0, created="2026-01-02T00:00:00Z")
+    for _ in range(20 * replicas + 20):
+        grown = rollouts.new_replica_count(d, [old, new], new)
+        targets = rollouts.rolling_old_targets(d, new, rollouts.active([old]))
+        if grown != rollouts.replicas(new):
+            new = replica_set("new", grown, available=rollouts.status_count(new, "availableReplicas"),
+                              created="2026-01-02T00:00:00Z")
+        elif targets:
+            old = replica_set("old", targets["old"], created="2026-01-01T00:00:00Z")
+        else:
+            waiting = rollouts.replicas(new) - rollouts.status_count(new, "availableReplicas")
+            if waiting == 0:
+                break
+            ready = data.draw(st.integers(1, waiting), label="pods becoming available")
+            new = replica_set("new", rollouts.replicas(new), available=rollouts.status_count(
+                new, "availableReplicas") + ready, created="2026-01-02T00:00:00Z")
+        total = rollouts.replicas(old) + rollouts.replicas(new)
+        available = rollouts.status_count(old, "availableReplicas") + rollouts.status_count(new, "availableReplicas")
+        assert total <= replicas + max_surge
+        assert available >= replicas - max_unavailable
+    assert (rollouts.replicas(old), rollouts.replicas(new)) == (0, replicas)
+    assert rollouts.status_count(new, "availableReplicas") == replicas
