@@ -41,6 +41,7 @@ SERVICE_CIDR = ipaddress.ip_network("10.96.0.0/12")
 SERVER_OWNED_META = ("uid", "creationTimestamp", "resourceVersion", "generation", "deletionTimestamp",
                      "deletionGracePeriodSeconds", "selfLink")
 INITIAL_EVENTS_END = "k8s.io/initial-events-end"
+PROTECTED_NAMESPACES = frozenset({"default", "kube-system", "kube-public"})
 
 Obj = dict[str, Any]
 
@@ -372,7 +373,7 @@ class Api:
         if opts.dry_run:
             return self._out(rt, obj)
         meta = obj["metadata"]
-        if meta.get("deletionTimestamp") and not meta.get("finalizers"):
+        if deletion_due(rt.key, obj):
             gone = self.store.delete(rt.key, self._ns(rt, meta.get("namespace")), meta["name"])
             self._after_delete(rt, gone or obj)
             return self._out(rt, gone or obj)
@@ -531,6 +532,9 @@ class Api:
         opts = opts or DeleteOptions()
         old = self._stored(rt, namespace, name)
         meta = old["metadata"]
+        if rt.key == "namespaces" and name in PROTECTED_NAMESPACES:
+            raise statuses.ApiError(403, "Forbidden", f'namespaces "{name}" is forbidden: this namespace may not '
+                                    f'be deleted', {"name": name, "kind": "namespaces"})
         if opts.precondition_uid and opts.precondition_uid != meta.get("uid"):
             raise statuses.conflict(rt.plural, name, rt.group, f"Precondition failed: UID in precondition: "
                                     f"{opts.precondition_uid}, UID in object meta: {meta.get('uid')}")
@@ -600,13 +604,31 @@ class Api:
             spec["finalizers"] = [f for f in spec.get("finalizers") or [] if f != finalizer]
             if not spec["finalizers"]:
                 spec.pop("finalizers")
-        if meta.get("deletionTimestamp") and not meta.get("finalizers") and not (
-                new.get("spec", {}).get("finalizers") if rt.key == "namespaces" else None):
+        if deletion_due(rt.key, new):
             gone = self.store.delete(rt.key, self._ns(rt, namespace), name)
             if gone:
                 self._after_delete(rt, gone)
             return None
         return self.store.put(rt.key, self._ns(rt, namespace), name, new)
+
+    def bind(self, namespace: str, name: str, node_name: str) -> Obj:
+        """Assign a pod to a node, as a POST to its ``binding`` subresource does (the scheduler's write)."""
+        pod = self.store.get("pods", namespace, name)
+        if pod is None:
+            raise statuses.not_found("pods", name)
+        assigned = (pod.get("spec") or {}).get("nodeName")
+        if assigned:
+            raise statuses.conflict("pods", name, "", f'pod {name} is already assigned to node "{assigned}"')
+        if pod["metadata"].get("deletionTimestamp"):
+            raise statuses.conflict("pods", name, "", "pod is being deleted, cannot be assigned to a host")
+        bound = copy.deepcopy(pod)
+        bound.setdefault("spec", {})["nodeName"] = node_name
+        conditions = [c for c in bound.setdefault("status", {}).get("conditions") or []
+                      if c.get("type") != "PodScheduled"]
+        conditions.insert(0, {"type": "PodScheduled", "status": "True", "lastProbeTime": None,
+                              "lastTransitionTime": self.now()})
+        bound["status"]["conditions"] = conditions
+        return self.store.put("pods", namespace, name, bound)
 
     def remove_now(self, rt: registry.ResourceType, namespace: str | None, name: str) -> None:
         """Delete without grace (the kubelet's last word on a terminated pod)."""
@@ -735,12 +757,18 @@ class Api:
         return {"kind": rt.kind, "apiVersion": rt.api_version, "metadata": meta}
 
     # ---- events (the Event kind) -----------------------------------------------------------------------
-    def record_event(self, involved: Obj, type_: str, reason: str, message: str, component: str) -> None:
-        """Create or bump a core/v1 Event about ``involved``, as controllers and the kubelet do."""
+    def record_event(self, involved: Obj, type_: str, reason: str, message: str, component: str,
+                     field_path: str | None = None) -> None:
+        """Create or bump a core/v1 Event about ``involved``, as controllers and the kubelet do.
+
+        Like an event recorder against a real apiserver, nothing is written into a namespace that is gone or
+        terminating (the write would be refused there).
+        """
         meta = involved.get("metadata", {})
         namespace = meta.get("namespace") or "default"
-        rt = self.registry.lookup("", "v1", "events")
-        assert rt is not None
+        home = self.store.get("namespaces", "", namespace)
+        if home is None or home["metadata"].get("deletionTimestamp"):
+            return
         now = self.now()
         for existing in self.store.items("events", namespace):
             ref = existing.get("involvedObject", {})
@@ -766,10 +794,23 @@ class Api:
         }
         if not meta.get("namespace"):
             del involved_ref["namespace"]
+        if field_path:
+            involved_ref["fieldPath"] = field_path
         self.store.put("events", namespace, event["metadata"]["name"], event)
 
 
 SCALE_REF = "io.k8s.api.autoscaling.v1.Scale"
+
+
+def deletion_due(resource_key: str, obj: Obj) -> bool:
+    """Whether a write leaves a terminating object with nothing to wait for: no finalizers, no grace left
+    (a pod's grace period is ended by the kubelet), and for a namespace no spec.finalizers either."""
+    meta = obj.get("metadata") or {}
+    if not meta.get("deletionTimestamp") or meta.get("finalizers"):
+        return False
+    if resource_key == "namespaces":
+        return not (obj.get("spec") or {}).get("finalizers")
+    return not meta.get("deletionGracePeriodSeconds")
 
 
 def _drop_nulls(value: Any) -> Any:

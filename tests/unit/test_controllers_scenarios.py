@@ -299,7 +299,10 @@ def test_recreate_stops_every_old_pod_before_starting_new_ones(tmp_path: pathlib
         def check(change: Change) -> None:
             if change.key != "pods":
                 return
-            images = {p["spec"]["containers"][0]["image"] for p in lab.deployment_pods("web")}
+            # Like the deployment controller, a pod whose containers all ended (Succeeded/Failed) counts as
+            # stopped even while it waits for removal.
+            images = {p["spec"]["containers"][0]["image"] for p in lab.deployment_pods("web")
+                      if (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")}
             if "nginx:1.28" in images:
                 seen_new.append(change.rv)
             if images == {"nginx:1.27", "nginx:1.28"}:
@@ -744,11 +747,16 @@ def test_controllers_go_quiet_once_everything_is_done(tmp_path: pathlib.Path) ->
     run_lab(tmp_path, scenario)
 
 
-def test_system_namespaces_come_back_when_deleted(tmp_path: pathlib.Path) -> None:
+def test_system_namespaces_cannot_be_deleted_and_node_lease_comes_back(tmp_path: pathlib.Path) -> None:
     async def scenario(lab: Lab) -> None:
-        lab.delete("namespaces", None, "kube-public")
-        await lab.until(lambda: (ns := lab.get("namespaces", "", "kube-public")) and not objects.is_deleting(ns),
-                        "kube-public to be recreated")
+        for name in ("default", "kube-system", "kube-public"):
+            with pytest.raises(statuses.ApiError) as refused:
+                lab.delete("namespaces", None, name)
+            assert refused.value.code == 403
+            assert refused.value.message == f'namespaces "{name}" is forbidden: this namespace may not be deleted'
+        lab.delete("namespaces", None, "kube-node-lease")
+        await lab.until(lambda: (ns := lab.get("namespaces", "", "kube-node-lease")) and not objects.is_deleting(ns),
+                        "kube-node-lease to be recreated")
     run_lab(tmp_path, scenario)
 
 

@@ -42,15 +42,9 @@ def resource_type(api: apis.Api, key: str) -> registry.ResourceType:
     return rt
 
 
-def update_would_delete(obj: Obj) -> bool:
-    """Whether ``Api.update`` of this object would delete it (being deleted, no metadata.finalizers left).
-
-    kube-apiserver deletes during an update only when the grace period is over and, for a namespace, its
-    spec.finalizers are empty too; the sandbox's Api does not check those yet, so status writes to a pod in its
-    grace period or to a terminating namespace are skipped where this says True.
-    """
-    meta = obj.get("metadata") or {}
-    return bool(meta.get("deletionTimestamp")) and not meta.get("finalizers")
+def update_would_delete(resource_key: str, obj: Obj) -> bool:
+    """Whether writing this object through the Api would delete it (it is being deleted and waits for nothing)."""
+    return apis.deletion_due(resource_key, obj)
 
 
 class Controller(abc.ABC, Generic[K]):

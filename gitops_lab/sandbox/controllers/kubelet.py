@@ -523,7 +523,7 @@ class Kubelet(base.Controller[Key]):
             pod, containers, pod_status.states_of(pod, "initContainerStatuses", "initContainers"),
             host_ip=self.settings.node_ip, pod_ip=status.get("podIP"), start_time=status.get("startTime"),
             stamp=stamp, sandbox_ready=True)
-        if base.update_would_delete(pod):
+        if base.update_would_delete(POD_KEY, pod):
             return  # the pod is shown Terminating until its removal; the status write would remove it now
         self._write_status(key, new_status)
 

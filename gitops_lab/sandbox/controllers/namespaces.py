@@ -153,7 +153,7 @@ class NamespaceController(base.Controller[str]):
             self.api.finalize(self.rt(NS_KEY), key, None, FINALIZER)
 
     def _report(self, key: str, namespace: Obj, counts: dict[str, int], finalizers: dict[str, int]) -> None:
-        if base.update_would_delete(namespace):
+        if base.update_would_delete(NS_KEY, namespace):
             return  # writing the conditions would delete the namespace before its content is gone
         status = copy.deepcopy(namespace.get("status") or {})
         conditions: list[Obj] = status.get("conditions") or []
