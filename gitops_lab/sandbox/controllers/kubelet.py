@@ -251,28 +251,8 @@ class Kubelet(base.Controller[Key]):
                     f"Successfully assigned {key[0]}/{key[1]} to {self.settings.node_name}", component=SCHEDULER)
 
     def _bind(self, key: Key, pod: Obj) -> None:
-        """Assign the pod to the node, as a POST to its ``binding`` subresource does.
-
-        ``Api.update`` may not change ``spec.nodeName`` (validation forbids it, as kube-apiserver does). Until the
-        Api offers ``bind(namespace, name, node_name)``, the bound pod (nodeName set, PodScheduled True) is
-        written to the store directly, which is what the apiserver's binding storage does.
-        """
-        binder = getattr(self.api, "bind", None)
-        if callable(binder):
-            binder(key[0], key[1], self.settings.node_name)
-            return
-        current = self.api.store.get(POD_KEY, *key)
-        if current is None:
-            raise statuses.not_found("pods", key[1])
-        assigned = (current.get("spec") or {}).get("nodeName")
-        if assigned:
-            raise statuses.conflict("pods", key[1], "", f'pod {key[1]} is already assigned to node "{assigned}"')
-        bound = copy.deepcopy(current)
-        bound.setdefault("spec", {})["nodeName"] = self.settings.node_name
-        conditions: list[Obj] = bound.setdefault("status", {}).setdefault("conditions", [])
-        objects.set_condition(conditions, {"type": "PodScheduled", "status": "True", "lastProbeTime": None},
-                              self.api.now())
-        self.api.store.put(POD_KEY, key[0], key[1], bound)
+        """Assign the pod to the node, as a POST to its ``binding`` subresource does."""
+        self.api.bind(key[0], key[1], self.settings.node_name)
 
     # ---- running pods ----------------------------------------------------------------------------------
     def _sync_pod(self, key: Key, pod: Obj) -> None:
