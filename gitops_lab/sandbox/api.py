@@ -41,6 +41,7 @@ SERVICE_CIDR = ipaddress.ip_network("10.96.0.0/12")
 SERVER_OWNED_META = ("uid", "creationTimestamp", "resourceVersion", "generation", "deletionTimestamp",
                      "deletionGracePeriodSeconds", "selfLink")
 INITIAL_EVENTS_END = "k8s.io/initial-events-end"
+STATUS_RESETS_LABELS = frozenset({"apps/deployments", "apps/replicasets"})
 PROTECTED_NAMESPACES = frozenset({"default", "kube-system", "kube-public"})
 
 Obj = dict[str, Any]
@@ -364,7 +365,7 @@ class Api:
         if not apply:
             obj = applying.track_update(old, obj, manager=opts.manager(manager_fallback), schema=self.schema(rt),
                                         api_version=rt.api_version, now=self.now(), subresource=subresource or "",
-                                        ignored_fields=_ignored_fields(rt))
+                                        ignored_fields=_ignored_fields(rt, subresource))
         if self._has_generation(rt) and _spec_changed(old, obj):
             obj["metadata"]["generation"] = int(old["metadata"].get("generation", 1)) + 1
         self._validate(rt, obj, old)
@@ -397,13 +398,18 @@ class Api:
             raise statuses.forbidden("no new finalizers can be added if the object is being deleted")
         if "status" in rt.subresources:
             if subresource == "status":
-                # Only status (and metadata labels/annotations... kept as sent) changes through /status.
+                # Only status (and the metadata the kind's status strategy lets through) changes via /status.
                 for key in list(obj):
                     if key not in ("status", "metadata", "apiVersion", "kind"):
                         obj.pop(key)
                 for key, value in old.items():
                     if key not in ("status", "metadata", "apiVersion", "kind"):
                         obj[key] = copy.deepcopy(value)
+                for key in _status_kept_meta(rt):
+                    if key in old_meta:
+                        meta[key] = copy.deepcopy(old_meta[key])
+                    else:
+                        meta.pop(key, None)
             elif "status" in old:
                 obj["status"] = copy.deepcopy(old["status"])
             else:
@@ -436,9 +442,10 @@ class Api:
 
     def _apply(self, rt: registry.ResourceType, namespace: str | None, name: str, body: bytes,
                opts: WriteOptions, subresource: str | None) -> Obj:
+        if not opts.field_manager:  # PatchOptions are validated before the body is read
+            raise statuses.invalid("PatchOptions", "", [statuses.cause(
+                "FieldValueRequired", "Required value: is required for apply patch", "fieldManager")], "meta.k8s.io")
         applied = _parse_apply_body(body)
-        if not opts.field_manager:
-            raise statuses.bad_request("PATCH, application/apply-patch+yaml requires fieldManager to be set")
         applied_meta = _meta(applied)
         if applied_meta.get("name") and applied_meta["name"] != name:
             raise statuses.bad_request(f"the name of the object ({applied_meta['name']}) does not match the name "
@@ -457,7 +464,7 @@ class Api:
         new = applying.server_side_apply(self._out(rt, old), checked, manager=opts.field_manager,
                                          force=opts.force, schema=schema, api_version=rt.api_version,
                                          now=self.now(), kind=rt.kind, subresource=subresource or "",
-                                         ignored_fields=_ignored_fields(rt))
+                                         ignored_fields=_ignored_fields(rt, subresource))
         return self._commit_change(rt, old, new, opts, subresource, manager_fallback=opts.field_manager,
                                    apply=True)
 
@@ -822,9 +829,27 @@ def _drop_nulls(value: Any) -> Any:
     return value
 
 
-def _ignored_fields(rt: registry.ResourceType) -> tuple[tuple[str, ...], ...]:
-    """Fields the main resource's managers don't own: status, where a status subresource carries it."""
-    return (("status",),) if "status" in rt.subresources else ()
+def _ignored_fields(rt: registry.ResourceType, subresource: str | None = None) -> tuple[tuple[str, ...], ...]:
+    """Fields a write's manager doesn't own (the strategy's reset fields): status for the main resource, where a
+    status subresource carries it; spec (and a workload's labels) for the status subresource."""
+    if "status" not in rt.subresources:
+        return ()
+    if subresource == "status":
+        return (("spec",), ("metadata", "labels")) if rt.key in STATUS_RESETS_LABELS else (("spec",),)
+    return (("status",),)
+
+
+def _status_kept_meta(rt: registry.ResourceType) -> tuple[str, ...]:
+    """Metadata a write through /status cannot change: kube-apiserver's status strategies reset it to the old."""
+    if rt.is_custom:
+        return ("labels", "annotations", "finalizers", "ownerReferences")
+    if rt.key == "apiextensions.k8s.io/customresourcedefinitions":
+        return ("labels", "annotations", "finalizers", "ownerReferences")
+    if rt.key in STATUS_RESETS_LABELS:
+        return ("labels",)
+    if rt.key == "pods":
+        return ("ownerReferences",)
+    return ()
 
 
 def _visible_at(current: Iterable[Obj], history: list[Change], match: Callable[[Obj], bool]

@@ -32,6 +32,8 @@ PUBLIC_PATHS = frozenset({"/healthz", "/livez", "/readyz", "/version"})
 PATCH_TYPES = ("application/json-patch+json", "application/merge-patch+json",
                "application/strategic-merge-patch+json", "application/apply-patch+yaml",
                "application/apply-patch+cbor")
+RETURN_DELETED = frozenset({"pods", "namespaces", "services", "serviceaccounts"})
+"""Kinds whose delete answers the deleted object rather than a Status (their stores' ReturnDeletedObject)."""
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -431,11 +433,12 @@ class HttpApi:
         obj = self.api.delete(t.rt, t.namespace, t.name, opts)
         if obj["metadata"].get("deletionTimestamp") and not opts.dry_run:
             return self._render_object(request, t.rt, obj, 200)
-        if t.rt.key in ("pods", "namespaces") or opts.dry_run:
+        if t.rt.key in RETURN_DELETED or opts.dry_run:
             return self._render_object(request, t.rt, obj, 200)
+        details = {"name": t.name, "group": t.rt.group, "kind": t.rt.plural, "uid": obj["metadata"].get("uid")}
+        # StatusDetails.group is omitempty: core kinds carry none.
         return json_response({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
-                              "details": {"name": t.name, "group": t.rt.group, "kind": t.rt.plural,
-                                          "uid": obj["metadata"].get("uid")}})
+                              "details": {k: v for k, v in details.items() if v}})
 
 
 def _partial(rt: registry.ResourceType, obj: dict[str, Any]) -> dict[str, Any]:

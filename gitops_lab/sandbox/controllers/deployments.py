@@ -177,7 +177,8 @@ class DeploymentController(base.Controller[Key]):
             return
         body = copy.deepcopy(deployment)
         body["metadata"].setdefault("annotations", {})[rollouts.REVISION] = str(revision)
-        self.api.update(self.rt(DEPLOY_KEY), key[0], key[1], body, self.write_options())
+        # Through /status, as kube-controller-manager does (UpdateStatus): the status strategy lets annotations in.
+        self.api.update(self.rt(DEPLOY_KEY), key[0], key[1], body, self.write_options(), subresource="status")
 
     def _found_new(self, key: Key, rs: Obj) -> None:
         deployment = self._deployment(key)

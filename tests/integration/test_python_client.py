@@ -1,0 +1,429 @@
+"""The official ``kubernetes`` Python client, unchanged, against the sandbox.
+
+Covers: typed CRUD through CoreV1Api and AppsV1Api (namespaces, configmaps, secrets, services, pods, deployments,
+the scale and status subresources); ``ApiException`` status, reason and Status body for 404, 409 AlreadyExists,
+409 Conflict and 422 Invalid; the four patch content types as the client chooses or is told them; watches through
+``watch.Watch().stream`` (resuming from a resourceVersion, bookmarks, 410 for a too-old resourceVersion); the
+dynamic client (discovery, CRUD, server-side apply with conflicts, custom resources of a CRD with a status
+subresource and schema validation); ``utils.create_from_yaml``; label and field selectors and pagination; deletion
+propagation through ``V1DeleteOptions``.
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+import pytest
+from kubernetes import client as k8s
+from kubernetes import config, dynamic, watch
+from kubernetes.client.rest import ApiException
+
+from gitops_lab.sandbox import server
+
+T = TypeVar("T")
+Obj = dict[str, Any]
+DEADLINE = 30.0
+
+
+# ---- fixtures ----------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def api_client(sandbox: server.Sandbox) -> Iterator[k8s.ApiClient]:
+    api = config.new_client_from_config(config_file=str(sandbox.kubeconfig))
+    yield api
+    api.close()
+
+
+@pytest.fixture(scope="module")
+def core(api_client: k8s.ApiClient) -> k8s.CoreV1Api:
+    return k8s.CoreV1Api(api_client)
+
+
+@pytest.fixture(scope="module")
+def apps(api_client: k8s.ApiClient) -> k8s.AppsV1Api:
+    return k8s.AppsV1Api(api_client)
+
+
+@pytest.fixture(scope="module")
+def dyn(api_client: k8s.ApiClient, tmp_path_factory: pytest.TempPathFactory) -> dynamic.DynamicClient:
+    cache = tmp_path_factory.mktemp("discovery") / "cache.json"
+    return dynamic.DynamicClient(api_client, cache_file=str(cache))
+
+
+# ---- helpers -----------------------------------------------------------------------------------------------
+def _wait(what: str, probe: Callable[[], T | None], deadline: float = DEADLINE) -> T:
+    """Poll ``probe`` until it returns something truthy, or fail after ``deadline`` seconds."""
+    end = time.monotonic() + deadline
+    while True:
+        value = probe()
+        if value:
+            return value
+        if time.monotonic() > end:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def _raises(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[ApiException, Obj]:
+    """The ApiException a call raises, and its Status body."""
+    with pytest.raises(ApiException) as info:
+        fn(*args, **kwargs)
+    err = info.value
+    body: Obj = json.loads(err.body)
+    assert body["kind"] == "Status" and body["apiVersion"] == "v1" and body["status"] == "Failure"
+    assert body["code"] == err.status
+    return err, body
+
+
+def _configmap(name: str, data: dict[str, str] | None = None, labels: dict[str, str] | None = None
+               ) -> k8s.V1ConfigMap:
+    return k8s.V1ConfigMap(metadata=k8s.V1ObjectMeta(name=name, labels=labels), data=data or {"k": "v"})
+
+
+def _deployment(name: str, replicas: int = 1, image: str = "nginx:1.27") -> k8s.V1Deployment:
+    labels = {"app": name}
+    return k8s.V1Deployment(
+        metadata=k8s.V1ObjectMeta(name=name, labels=labels),
+        spec=k8s.V1DeploymentSpec(
+            replicas=replicas,
+            selector=k8s.V1LabelSelector(match_labels=labels),
+            template=k8s.V1PodTemplateSpec(
+                metadata=k8s.V1ObjectMeta(labels=labels),
+                spec=k8s.V1PodSpec(containers=[k8s.V1Container(
+                    name="web", image=image, ports=[k8s.V1ContainerPort(container_port=80)])]))))
+
+
+# ---- typed CRUD --------------------------------------------------------------------------------------------
+def test_namespace_lifecycle(core: k8s.CoreV1Api) -> None:
+    name = f"t-{uuid.uuid4().hex[:8]}"
+    created = core.create_namespace(k8s.V1Namespace(metadata=k8s.V1ObjectMeta(name=name, labels={"team": "a"})))
+    assert isinstance(created, k8s.V1Namespace)
+    assert created.metadata.name == name and created.status.phase == "Active"
+    assert created.spec.finalizers == ["kubernetes"]
+    assert created.metadata.labels == {"team": "a", "kubernetes.io/metadata.name": name}
+    listed = core.list_namespace(label_selector="team=a")
+    assert name in [n.metadata.name for n in listed.items]
+    assert {"default", "kube-system"} <= {n.metadata.name for n in core.list_namespace().items}
+
+    deleting = core.delete_namespace(name)  # the client types deletes' answers as plain objects
+    assert deleting["kind"] == "Namespace" and deleting["metadata"]["deletionTimestamp"]
+    assert deleting["status"]["phase"] == "Terminating"
+
+    def gone() -> bool:
+        try:
+            core.read_namespace(name)
+        except ApiException as err:
+            return err.status == 404
+        return False
+
+    _wait("the namespace to go", gone)
+
+
+def test_configmap_and_secret_crud(core: k8s.CoreV1Api, namespace: str) -> None:
+    cm = core.create_namespaced_config_map(namespace, _configmap("settings", {"color": "blue"}))
+    assert isinstance(cm, k8s.V1ConfigMap)
+    assert cm.metadata.namespace == namespace and cm.metadata.uid and cm.metadata.resource_version
+    assert cm.metadata.creation_timestamp is not None
+    assert cm.data == {"color": "blue"}
+
+    cm.data["size"] = "L"
+    replaced = core.replace_namespaced_config_map("settings", namespace, cm)
+    assert replaced.data == {"color": "blue", "size": "L"}
+    assert int(replaced.metadata.resource_version) > int(cm.metadata.resource_version)
+    assert replaced.metadata.uid == cm.metadata.uid
+    read = core.read_namespaced_config_map("settings", namespace)
+    assert read.data == replaced.data and read.metadata.resource_version == replaced.metadata.resource_version
+    assert [m.manager for m in read.metadata.managed_fields] == ["OpenAPI-Generator"]
+
+    secret = core.create_namespaced_secret(namespace, k8s.V1Secret(
+        metadata=k8s.V1ObjectMeta(name="creds"), string_data={"user": "admin"}, data={"pass": "czNjcjN0"}))
+    assert secret.type == "Opaque"
+    assert secret.data == {"user": "YWRtaW4=", "pass": "czNjcjN0"} and secret.string_data is None
+
+    status = core.delete_namespaced_config_map("settings", namespace)
+    assert status["kind"] == "Status" and status["status"] == "Success"
+    assert status["details"] == {"name": "settings", "kind": "configmaps", "uid": cm.metadata.uid}
+    core.delete_namespaced_secret("creds", namespace)
+    assert core.list_namespaced_config_map(namespace, field_selector="metadata.name=settings").items == []
+    assert core.list_namespaced_secret(namespace).items == []
+
+
+def test_service_gets_a_cluster_ip(core: k8s.CoreV1Api, namespace: str) -> None:
+    svc = core.create_namespaced_service(namespace, k8s.V1Service(
+        metadata=k8s.V1ObjectMeta(name="web"),
+        spec=k8s.V1ServiceSpec(selector={"app": "web"}, ports=[k8s.V1ServicePort(port=8080, target_port=80)])))
+    assert svc.spec.type == "ClusterIP" and svc.spec.cluster_ip and svc.spec.cluster_ips == [svc.spec.cluster_ip]
+    assert svc.spec.ports[0].protocol == "TCP" and svc.spec.ports[0].target_port == 80
+    assert svc.spec.session_affinity == "None"
+    node_port = core.create_namespaced_service(namespace, k8s.V1Service(
+        metadata=k8s.V1ObjectMeta(name="np"),
+        spec=k8s.V1ServiceSpec(type="NodePort", selector={"app": "web"}, ports=[k8s.V1ServicePort(port=80)])))
+    assert 30000 <= node_port.spec.ports[0].node_port <= 32767
+    assert node_port.spec.cluster_ip != svc.spec.cluster_ip
+    assert sorted(s.metadata.name for s in core.list_namespaced_service(namespace).items) == ["np", "web"]
+    core.delete_namespaced_service("np", namespace)
+    core.delete_namespaced_service("web", namespace)
+
+
+def test_deployment_crud_scale_status_and_pods(core: k8s.CoreV1Api, apps: k8s.AppsV1Api, namespace: str) -> None:
+    created = apps.create_namespaced_deployment(namespace, _deployment("web", replicas=2))
+    assert isinstance(created, k8s.V1Deployment)
+    assert created.metadata.generation == 1
+    assert created.spec.strategy.type == "RollingUpdate"
+    assert created.spec.strategy.rolling_update.max_surge == "25%"
+    assert created.spec.revision_history_limit == 10 and created.spec.progress_deadline_seconds == 600
+    assert created.spec.template.spec.containers[0].image_pull_policy == "IfNotPresent"
+
+    def ready() -> k8s.V1Deployment | None:
+        dep = apps.read_namespaced_deployment("web", namespace)
+        want = dep.spec.replicas
+        done = dep.status.observed_generation == dep.metadata.generation and dep.status.ready_replicas == want \
+            and dep.status.updated_replicas == want and dep.status.replicas == want
+        return dep if done else None
+
+    dep = _wait("the deployment to be ready", ready)
+    pods = core.list_namespaced_pod(namespace, label_selector="app=web")
+    assert len(pods.items) == 2 and all(p.status.phase == "Running" for p in pods.items)
+    pod = core.read_namespaced_pod(pods.items[0].metadata.name, namespace)
+    assert pod.metadata.owner_references[0].kind == "ReplicaSet" and pod.metadata.owner_references[0].controller
+    assert pod.spec.node_name and pod.status.pod_ip
+
+    scale = apps.read_namespaced_deployment_scale("web", namespace)
+    assert isinstance(scale, k8s.V1Scale)
+    assert scale.spec.replicas == 2 and scale.status.replicas == 2 and scale.status.selector == "app=web"
+    scaled = apps.patch_namespaced_deployment_scale("web", namespace, {"spec": {"replicas": 3}})
+    assert scaled.spec.replicas == 3
+    dep = apps.read_namespaced_deployment("web", namespace)
+    assert dep.spec.replicas == 3 and dep.metadata.generation == 2
+    _wait("three ready replicas", lambda: apps.read_namespaced_deployment_status("web", namespace)
+          .status.ready_replicas == 3)
+
+    dep = apps.read_namespaced_deployment("web", namespace)
+    dep.spec.template.spec.containers[0].image = "nginx:1.28"
+    replaced = apps.replace_namespaced_deployment("web", namespace, dep)
+    assert replaced.metadata.generation == 3
+    assert replaced.spec.template.spec.containers[0].image == "nginx:1.28"
+    dep = _wait("the rollout to 1.28", ready)
+    assert dep.status.replicas == 3
+
+    # A controller writing status: the spec and generation stay; spec sent through /status is ignored.
+    patched = apps.patch_namespaced_deployment_status("web", namespace, {
+        "spec": {"replicas": 7},
+        "status": {"conditions": [{"type": "Tested", "status": "True", "reason": "ByTheClient"}]}})
+    assert patched.spec.replicas == 3 and patched.metadata.generation == 3
+    assert any(c.type == "Tested" and c.reason == "ByTheClient" for c in patched.status.conditions)
+    assert {(m.manager, m.operation, m.subresource) for m in patched.metadata.managed_fields} == {
+        ("OpenAPI-Generator", "Update", None), ("OpenAPI-Generator", "Update", "scale"),
+        ("OpenAPI-Generator", "Update", "status"), ("kube-controller-manager", "Update", "status")}
+
+    status = apps.delete_namespaced_deployment("web", namespace)
+    assert status["status"] == "Success"
+    assert status["details"] == {"name": "web", "group": "apps", "kind": "deployments", "uid": dep.metadata.uid}
+    _wait("the pods to go", lambda: not core.list_namespaced_pod(namespace, label_selector="app=web").items)
+
+
+# ---- errors ------------------------------------------------------------------------------------------------
+def test_not_found(core: k8s.CoreV1Api, apps: k8s.AppsV1Api, namespace: str) -> None:
+    err, body = _raises(core.read_namespaced_config_map, "missing", namespace)
+    assert err.status == 404 and err.reason == "Not Found"
+    assert body["reason"] == "NotFound" and body["message"] == 'configmaps "missing" not found'
+    assert body["details"] == {"name": "missing", "kind": "configmaps"}
+    err, body = _raises(apps.read_namespaced_deployment, "missing", namespace)
+    assert body["message"] == 'deployments.apps "missing" not found'
+    assert body["details"] == {"name": "missing", "group": "apps", "kind": "deployments"}
+    err, body = _raises(core.create_namespaced_config_map, "no-such-namespace", _configmap("x"))
+    assert err.status == 404 and body["message"] == 'namespaces "no-such-namespace" not found'
+
+
+def test_already_exists_and_stale_update_conflict(core: k8s.CoreV1Api, namespace: str) -> None:
+    first = core.create_namespaced_config_map(namespace, _configmap("dup"))
+    err, body = _raises(core.create_namespaced_config_map, namespace, _configmap("dup"))
+    assert err.status == 409 and err.reason == "Conflict"
+    assert body["reason"] == "AlreadyExists" and body["message"] == 'configmaps "dup" already exists'
+    assert body["details"] == {"name": "dup", "kind": "configmaps"}
+
+    fresh = core.read_namespaced_config_map("dup", namespace)
+    fresh.data = {"k": "newer"}
+    core.replace_namespaced_config_map("dup", namespace, fresh)
+    first.data = {"k": "stale"}
+    err, body = _raises(core.replace_namespaced_config_map, "dup", namespace, first)
+    assert err.status == 409 and body["reason"] == "Conflict"
+    assert body["message"] == ('Operation cannot be fulfilled on configmaps "dup": the object has been modified; '
+                               'please apply your changes to the latest version and try again')
+    assert core.read_namespaced_config_map("dup", namespace).data == {"k": "newer"}
+
+
+def test_invalid_has_causes(core: k8s.CoreV1Api, apps: k8s.AppsV1Api, namespace: str) -> None:
+    err, body = _raises(core.create_namespaced_config_map, namespace, _configmap("Bad_Name"))
+    assert err.status == 422 and err.reason == "Unprocessable Entity"
+    assert body["reason"] == "Invalid"
+    assert body["message"].startswith('ConfigMap "Bad_Name" is invalid: metadata.name: Invalid value: "Bad_Name": '
+                                      'a lowercase RFC 1123 subdomain must consist of')
+    assert body["details"]["name"] == "Bad_Name" and body["details"]["kind"] == "ConfigMap"
+    [cause] = body["details"]["causes"]
+    assert cause["reason"] == "FieldValueInvalid" and cause["field"] == "metadata.name"
+
+    dep = _deployment("web")
+    dep.spec.template.metadata.labels = {"app": "other"}
+    dep.spec.replicas = -1
+    err, body = _raises(apps.create_namespaced_deployment, namespace, dep)
+    assert err.status == 422 and body["details"]["group"] == "apps" and body["details"]["kind"] == "Deployment"
+    assert body["message"].startswith('Deployment.apps "web" is invalid: [')
+    fields = {c["field"]: c for c in body["details"]["causes"]}
+    assert fields["spec.replicas"] == {"reason": "FieldValueInvalid", "field": "spec.replicas",
+                                       "message": "Invalid value: -1: must be greater than or equal to 0"}
+    assert fields["spec.template.metadata.labels"]["message"] == (
+        'Invalid value: {"app":"other"}: `selector` does not match template `labels`')
+
+
+# ---- patches -----------------------------------------------------------------------------------------------
+def test_patch_content_types(apps: k8s.AppsV1Api, namespace: str) -> None:
+    body = _deployment("web", replicas=0)
+    body.metadata.annotations = {"note": "created"}  # the controller adds its revision annotation beside it
+    dep = apps.create_namespaced_deployment(namespace, body)
+    assert dep.metadata.labels == {"app": "web"}
+
+    # A dict body: the client sends a strategic merge patch, which merges containers by name.
+    sidecar = {"name": "log", "image": "busybox:1.36"}
+    merged = apps.patch_namespaced_deployment("web", namespace, {
+        "metadata": {"labels": {"tier": "front"}},
+        "spec": {"template": {"spec": {"containers": [sidecar]}}}})
+    assert [c.name for c in merged.spec.template.spec.containers] == ["log", "web"]
+    assert merged.metadata.labels == {"app": "web", "tier": "front"}
+    assert merged.metadata.generation == 2
+    # $patch: delete is strategic-merge only.
+    removed = apps.patch_namespaced_deployment("web", namespace, {
+        "spec": {"template": {"spec": {"containers": [{"name": "log", "$patch": "delete"}]}}}})
+    assert [c.name for c in removed.spec.template.spec.containers] == ["web"]
+
+    # A list body: a JSON patch, applied in order and all or nothing.
+    patched = apps.patch_namespaced_deployment("web", namespace, [
+        {"op": "replace", "path": "/spec/replicas", "value": 0},
+        {"op": "replace", "path": "/metadata/annotations/note", "value": "json-patch"},
+        {"op": "remove", "path": "/metadata/labels/tier"}])
+    assert patched.metadata.annotations["note"] == "json-patch" and patched.metadata.labels == {"app": "web"}
+    err, body = _raises(apps.patch_namespaced_deployment, "web", namespace, [
+        {"op": "replace", "path": "/metadata/annotations/note", "value": "changed"},
+        {"op": "test", "path": "/spec/replicas", "value": 5}])
+    assert err.status == 422 and body["reason"] == "Invalid"
+    assert apps.read_namespaced_deployment("web", namespace).metadata.annotations["note"] == "json-patch"
+
+    # A merge patch replaces lists whole and deletes with null.
+    merge = apps.patch_namespaced_deployment("web", namespace, {
+        "metadata": {"annotations": {"note": None}},
+        "spec": {"template": {"spec": {"containers": [{"name": "app", "image": "nginx:1.28"}]}}}},
+        _content_type="application/merge-patch+json")
+    assert [(c.name, c.image) for c in merge.spec.template.spec.containers] == [("app", "nginx:1.28")]
+    assert merge.spec.template.spec.containers[0].image_pull_policy == "IfNotPresent"  # defaulted again
+    assert "note" not in (merge.metadata.annotations or {})
+
+    # Server-side apply: the applier owns what it sent; another applier's change to it is a conflict.
+    config_ = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+               "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "web"}},
+                        "template": {"metadata": {"labels": {"app": "web"}},
+                                     "spec": {"containers": [{"name": "app", "image": "nginx:1.29"}]}}}}
+    err, body = _raises(apps.patch_namespaced_deployment, "web", namespace, config_, field_manager="ci",
+                        _content_type="application/apply-patch+yaml")
+    assert err.status == 409 and body["message"] == (
+        'Apply failed with 2 conflicts: conflicts with "OpenAPI-Generator" using apps/v1:\n- .spec.replicas\n'
+        '- .spec.template.spec.containers[name="app"].image')
+    assert [c["field"] for c in body["details"]["causes"]] == [
+        ".spec.replicas", '.spec.template.spec.containers[name="app"].image']
+    applied = apps.patch_namespaced_deployment("web", namespace, config_, field_manager="ci", force=True,
+                                               _content_type="application/apply-patch+yaml")
+    assert applied.spec.replicas == 1 and applied.spec.template.spec.containers[0].image == "nginx:1.29"
+    assert ("ci", "Apply") in {(m.manager, m.operation) for m in applied.metadata.managed_fields}
+    rival = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"}, "spec": {"replicas": 2}}
+    err, body = _raises(apps.patch_namespaced_deployment, "web", namespace, rival, field_manager="autoscaler",
+                        _content_type="application/apply-patch+yaml")
+    assert err.status == 409 and body["reason"] == "Conflict"
+    assert body["message"] == 'Apply failed with 1 conflict: conflict with "ci": .spec.replicas'
+    assert body["details"]["causes"] == [{"reason": "FieldManagerConflict", "message": 'conflict with "ci"',
+                                          "field": ".spec.replicas"}]
+    forced = apps.patch_namespaced_deployment("web", namespace, rival, field_manager="autoscaler", force=True,
+                                              _content_type="application/apply-patch+yaml")
+    assert forced.spec.replicas == 2
+    owners = {m.manager: m.fields_v1 for m in forced.metadata.managed_fields if m.operation == "Apply"}
+    assert owners["autoscaler"] == {"f:spec": {"f:replicas": {}}}
+    assert "f:replicas" not in owners["ci"]["f:spec"]
+
+    err, body = _raises(apps.patch_namespaced_deployment, "web", namespace, rival,
+                        _content_type="application/apply-patch+yaml")
+    assert err.status == 422 and body["message"] == (
+        'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch')
+    apps.delete_namespaced_deployment("web", namespace)
+
+
+# ---- watches -----------------------------------------------------------------------------------------------
+def test_watch_resumes_from_a_resource_version_with_bookmarks(core: k8s.CoreV1Api, namespace: str) -> None:
+    core.create_namespaced_config_map(namespace, _configmap("before"))
+    rv = core.list_namespaced_config_map(namespace).metadata.resource_version
+    core.create_namespaced_config_map(namespace, _configmap("later"))
+    core.patch_namespaced_config_map("before", namespace, {"data": {"k": "changed"}})
+    core.delete_namespaced_config_map("later", namespace)
+    last_rv = core.list_namespaced_config_map(namespace).metadata.resource_version
+
+    w = watch.Watch()
+    seen: list[tuple[str, str]] = []
+    bookmark: Obj | None = None
+    started = time.monotonic()
+    for event in w.stream(core.list_namespaced_config_map, namespace, resource_version=rv,
+                          allow_watch_bookmarks=True, timeout_seconds=10):
+        if event["type"] == "BOOKMARK":
+            bookmark = event["raw_object"]
+            w.stop()
+            continue
+        obj = event["object"]
+        assert isinstance(obj, k8s.V1ConfigMap)
+        seen.append((event["type"], obj.metadata.name))
+    assert time.monotonic() - started < 8, "the bookmark came too late (interval 1 s)"
+    assert seen == [("ADDED", "later"), ("MODIFIED", "before"), ("DELETED", "later")]
+    assert bookmark is not None and bookmark["kind"] == "ConfigMap" and bookmark["apiVersion"] == "v1"
+    assert int(bookmark["metadata"]["resourceVersion"]) >= int(last_rv)
+    assert w.resource_version == bookmark["metadata"]["resourceVersion"]  # the client resumes from bookmarks
+
+    # Without a resourceVersion the watch starts with the current state.
+    w = watch.Watch()
+    initial = []
+    for event in w.stream(core.list_namespaced_config_map, namespace, timeout_seconds=10):
+        initial.append((event["type"], event["object"].metadata.name, event["object"].data))
+        w.stop()
+    assert initial == [("ADDED", "before", {"k": "changed"})]
+
+
+def test_watch_from_a_compacted_resource_version_is_gone(tmp_path: pathlib.Path) -> None:
+    """A resourceVersion from before a restart is out of the watch window: 410 Expired, as after compaction."""
+    settings = server.Settings(run_controllers=False, bookmark_interval=1.0)
+    with server.Sandbox(tmp_path, settings=settings) as sb:
+        api = config.new_client_from_config(config_file=str(sb.kubeconfig))
+        core = k8s.CoreV1Api(api)
+        core.create_namespace(k8s.V1Namespace(metadata=k8s.V1ObjectMeta(name="default")))
+        old_rv = core.create_namespaced_config_map("default", _configmap("a")).metadata.resource_version
+        core.create_namespaced_config_map("default", _configmap("b"))
+        api.close()
+    with server.Sandbox(tmp_path, settings=settings) as sb:
+        api = config.new_client_from_config(config_file=str(sb.kubeconfig))
+        core = k8s.CoreV1Api(api)
+        current = core.list_namespaced_config_map("default").metadata.resource_version
+        # With a timeout the client does not retry: the ERROR event becomes an ApiException at once.
+        with pytest.raises(ApiException) as info:
+            for _ in watch.Watch().stream(core.list_namespaced_config_map, "default", resource_version=old_rv,
+                                          timeout_seconds=5):
+                pytest.fail("no event may precede the error")
+        assert info.value.status == 410
+        assert info.value.reason == f"Expired: too old resource version: {old_rv} ({current})"
+        # Without one it retries once from the same resourceVersion, then gives up the same way.
+        with pytest.raises(ApiException) as info:
+            for _ in watch.Watch().stream(core.list_namespaced_config_map, "default", resource_version=old_rv):
+                pytest.fail("no event may precede the error")
+        assert info.value.status == 410
+        # A current resourceVersion still works after the restart.
+        w = watch.Watch()
+        for event in w.stream(core.list_namespaced_config_map, "default", resource_version=current,
+                              allow_watch_bookmarks=True, timeout_seconds=5):
+            assert event["type"] == "BOOKMARK"
+            w.stop()
+        api.close()
