@@ -1,0 +1,3 @@
+from greeter.server import main
+
+main()
