@@ -89,8 +89,7 @@ class LabProcess:
         """The repositories a new lab starts with: the demo app and its fleet, main protected."""
         for name in SEEDED_REPOS:
             if force and self.git.repos.exists(name):
-                import shutil
-                shutil.rmtree(self.git.repos.path(name))
+                self.git.repos.delete(name)
             if not self.git.repos.exists(name):
                 self.git.repos.create(name, protected=True)
                 self.git.repos.seed(name, demo_app.files(name), f"Start the {name} repository",

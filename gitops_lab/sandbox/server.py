@@ -97,8 +97,9 @@ class SandboxServer:
             await runner.cleanup()
             await self._stop_inner()
             if err.errno == errno.EADDRINUSE:
-                raise errors.ClusterError(f"Port {self.settings.port} is taken by another process; pass port=0 "
-                                          f"or stop it.") from err
+                raise errors.ClusterError(f"Port {self.settings.port} on {HOST} is taken by another process; "
+                                          f"choose another port (0 picks a free one) or stop that process.") \
+                    from err
             raise errors.ClusterError(f"The sandbox could not listen on {HOST}:{self.settings.port}: {err}.") \
                 from err
         self._runner = runner
