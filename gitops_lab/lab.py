@@ -96,6 +96,9 @@ def _wait_ready(directory: labdir.LabDir, launch: pathlib.Path, log_offset: int,
                 outcome = None  # being written
             if outcome is not None:
                 if outcome.get("error"):
+                    # Report only once the failed process is gone, so nothing of it outlives the answer.
+                    _wait_unlocked(directory, 10.0)
+                    _wait_exited(int(outcome.get("pid") or 0), 10.0)
                     raise errors.LabError(outcome["error"])
                 state = directory.read_state()
                 if state is not None:
@@ -160,12 +163,37 @@ def down(lab_dir: str | os.PathLike[str] | None = None, *, keep_cluster: bool = 
             _signal(pid, signal.SIGKILL)
         if not _wait_unlocked(directory, 5.0):
             raise errors.LabError(f"The lab process {pid} did not stop; end it with `kill -9 {pid}`.")
+    if pid and not _wait_exited(pid, 10.0):
+        _signal(pid, signal.SIGKILL)  # it let go of everything but is stuck on its way out
+        _wait_exited(pid, 5.0)
     directory.clear_state()
 
 
 def _signal(pid: int, sig: int) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, sig)
+
+
+def _exited(pid: int) -> bool:
+    """Gone, or a zombie waiting for a parent that is not us (it holds nothing any more)."""
+    if pid <= 0:
+        return True
+    try:
+        stat = pathlib.Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[0] in ("Z", "X")
+
+
+def _wait_exited(pid: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if _exited(pid):
+            return True
+        time.sleep(0.01)
+    return False
 
 
 def _wait_unlocked(directory: labdir.LabDir, timeout: float) -> bool:
