@@ -156,11 +156,18 @@ class Api:
         match = self._matcher(rt, label_selector, field_selector)
         start_after: tuple[str, str] | None = None
         rv = self.store.resource_version
+        ns = self._ns(rt, namespace) if rt.namespaced and namespace else None
+        source: Iterable[Obj] = self.store.items(rt.key, ns)
         if continue_token:
-            start_after, rv = _decode_continue(continue_token)
+            start_after, token_rv = _decode_continue(continue_token)
+            if 0 <= token_rv < rv:  # later pages show the list as of the first (-1: as of now)
+                snapshot = self.store.items_at(rt.key, ns, token_rv)
+                if snapshot is None:
+                    raise ExpiredContinue(_encode_continue(start_after, -1))
+                source, rv = snapshot, token_rv
         items: list[Obj] = []
         remaining = 0
-        for obj in self.store.items(rt.key, self._ns(rt, namespace) if rt.namespaced and namespace else None):
+        for obj in source:
             meta = obj["metadata"]
             position = (meta.get("namespace", ""), meta["name"])
             if start_after is not None and position <= start_after:
@@ -906,6 +913,24 @@ def _set_path(obj: Obj, path: str, value: Any) -> None:
     for part in parts[:-1]:
         node = node.setdefault(part, {})
     node[parts[-1]] = value
+
+
+class ExpiredContinue(statuses.ApiError):
+    """410 for a continue token older than the history: the Status carries a token to go on inconsistently."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__(410, "Expired", "The provided continue parameter is too old to display a consistent list "
+                         "result. You can start a new list without the continue parameter, or use the continue "
+                         "token in this response to retrieve the remainder of the results. Continuing with the "
+                         "provided token results in an inconsistent list - objects that were created, modified, "
+                         "or deleted between the time the first chunk was returned and now may show up in the "
+                         "list.")
+        self.continue_token = token
+
+    def status(self) -> dict[str, Any]:
+        body = super().status()
+        body["metadata"] = {"continue": self.continue_token}
+        return body
 
 
 def _encode_continue(after: tuple[str, str], rv: int) -> str:

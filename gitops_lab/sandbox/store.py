@@ -40,6 +40,8 @@ class Change:
     key: str  # resource key, e.g. "apps/deployments"
     namespace: str
     object: dict[str, Any]
+    previous: dict[str, Any] | None = None
+    """The object before this change (None for ADDED): what lets a paginated list read an earlier snapshot."""
 
 
 class Subscription:
@@ -104,6 +106,25 @@ class Store:
             if namespace is None or ns_name[0] == namespace:
                 yield bucket[ns_name]
 
+    def items_at(self, key: str, namespace: str | None, rv: int) -> list[dict[str, Any]] | None:
+        """Objects of one key as they were at resourceVersion ``rv`` (sorted like :meth:`items`), or None when
+        ``rv`` is older than the history window (a consistent snapshot can no longer be read)."""
+        if rv < self._oldest_rv:
+            return None
+        state = {ident: obj for ident, obj in self._objects.get(key, {}).items()
+                 if namespace is None or ident[0] == namespace}
+        for change in reversed(self._history):  # undo the changes after rv, newest first
+            if change.rv <= rv:
+                break
+            if change.key != key or (namespace is not None and change.namespace != namespace):
+                continue
+            ident = (change.namespace, change.object["metadata"]["name"])
+            if change.previous is None:
+                state.pop(ident, None)
+            else:
+                state[ident] = change.previous
+        return [state[ident] for ident in sorted(state)]
+
     def count(self, key: str | None = None) -> int:
         if key is not None:
             return len(self._objects.get(key, {}))
@@ -120,7 +141,7 @@ class Store:
     def put(self, key: str, namespace: str, name: str, obj: dict[str, Any]) -> dict[str, Any]:
         """Store ``obj`` (stamped with the next resourceVersion); ADDED or MODIFIED by whether it existed."""
         bucket = self._objects[key]
-        existed = (namespace, name) in bucket
+        previous = bucket.get((namespace, name))
         rv = self._next_rv()
         obj.setdefault("metadata", {})["resourceVersion"] = str(rv)
         with self._transaction():
@@ -128,7 +149,7 @@ class Store:
                              (key, namespace, name, json.dumps(obj, separators=(",", ":"))))
             self._db.execute("INSERT OR REPLACE INTO meta VALUES ('rv', ?)", (str(rv),))
         bucket[(namespace, name)] = obj
-        self._publish(Change("MODIFIED" if existed else "ADDED", rv, key, namespace, obj))
+        self._publish(Change("ADDED" if previous is None else "MODIFIED", rv, key, namespace, obj, previous))
         return obj
 
     def delete(self, key: str, namespace: str, name: str) -> dict[str, Any] | None:
@@ -141,7 +162,7 @@ class Store:
         with self._transaction():
             self._db.execute("DELETE FROM objects WHERE key=? AND namespace=? AND name=?", (key, namespace, name))
             self._db.execute("INSERT OR REPLACE INTO meta VALUES ('rv', ?)", (str(rv),))
-        self._publish(Change("DELETED", rv, key, namespace, gone))
+        self._publish(Change("DELETED", rv, key, namespace, gone, old))
         return gone
 
     @contextlib.contextmanager

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 import pytest
 from kubernetes import client as k8s
-from kubernetes import config, dynamic, watch
+from kubernetes import config, dynamic, utils, watch
 from kubernetes.client.rest import ApiException
 
 from gitops_lab.sandbox import server
@@ -394,8 +394,8 @@ def test_watch_resumes_from_a_resource_version_with_bookmarks(core: k8s.CoreV1Ap
     assert initial == [("ADDED", "before", {"k": "changed"})]
 
 
-def test_watch_from_a_compacted_resource_version_is_gone(tmp_path: pathlib.Path) -> None:
-    """A resourceVersion from before a restart is out of the watch window: 410 Expired, as after compaction."""
+def test_compacted_resource_versions_are_gone(tmp_path: pathlib.Path) -> None:
+    """A resourceVersion from before a restart is out of the history window: 410 Expired, as after compaction."""
     settings = server.Settings(run_controllers=False, bookmark_interval=1.0)
     with server.Sandbox(tmp_path, settings=settings) as sb:
         api = config.new_client_from_config(config_file=str(sb.kubeconfig))
@@ -403,6 +403,8 @@ def test_watch_from_a_compacted_resource_version_is_gone(tmp_path: pathlib.Path)
         core.create_namespace(k8s.V1Namespace(metadata=k8s.V1ObjectMeta(name="default")))
         old_rv = core.create_namespaced_config_map("default", _configmap("a")).metadata.resource_version
         core.create_namespaced_config_map("default", _configmap("b"))
+        token = core.list_namespaced_config_map("default", limit=1).metadata.var_continue
+        core.create_namespaced_config_map("default", _configmap("c"))
         api.close()
     with server.Sandbox(tmp_path, settings=settings) as sb:
         api = config.new_client_from_config(config_file=str(sb.kubeconfig))
@@ -420,10 +422,377 @@ def test_watch_from_a_compacted_resource_version_is_gone(tmp_path: pathlib.Path)
             for _ in watch.Watch().stream(core.list_namespaced_config_map, "default", resource_version=old_rv):
                 pytest.fail("no event may precede the error")
         assert info.value.status == 410
+        # A continue token as old: 410 too, with a token to go on from the current state.
+        err, body = _raises(core.list_namespaced_config_map, "default", limit=1, _continue=token)
+        assert err.status == 410 and body["reason"] == "Expired"
+        assert body["message"].startswith("The provided continue parameter is too old to display a consistent list")
+        core.delete_namespaced_config_map("c", "default")
+        rest = core.list_namespaced_config_map("default", _continue=body["metadata"]["continue"])
+        assert [c.metadata.name for c in rest.items] == ["b"] and rest.metadata.resource_version != current
         # A current resourceVersion still works after the restart.
         w = watch.Watch()
-        for event in w.stream(core.list_namespaced_config_map, "default", resource_version=current,
-                              allow_watch_bookmarks=True, timeout_seconds=5):
+        for event in w.stream(core.list_namespaced_config_map, "default",
+                              resource_version=rest.metadata.resource_version, allow_watch_bookmarks=True,
+                              timeout_seconds=5):
             assert event["type"] == "BOOKMARK"
             w.stop()
         api.close()
+
+
+# ---- the dynamic client ------------------------------------------------------------------------------------
+def test_dynamic_client_crud_and_server_side_apply(dyn: dynamic.DynamicClient, namespace: str) -> None:
+    configmaps = dyn.resources.get(api_version="v1", kind="ConfigMap")
+    assert configmaps.name == "configmaps" and configmaps.namespaced and "patch" in configmaps.verbs
+    deployments = dyn.resources.get(api_version="apps/v1", kind="Deployment")
+    assert deployments.group == "apps" and set(deployments.subresources) >= {"status", "scale"}
+
+    created = configmaps.create(body={"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "dyn"},
+                                      "data": {"a": "1"}}, namespace=namespace)
+    assert created.metadata.name == "dyn" and created.data.a == "1"
+    got = configmaps.get(name="dyn", namespace=namespace)
+    assert got.metadata.uid == created.metadata.uid
+    patched = configmaps.patch(name="dyn", namespace=namespace, body={"data": {"b": "2"}})  # strategic merge
+    assert dict(patched.data) == {"a": "1", "b": "2"}
+    patched = configmaps.patch(name="dyn", namespace=namespace, body={"data": {"a": None}},
+                               content_type="application/merge-patch+json")
+    assert dict(patched.data) == {"b": "2"}
+    listed = configmaps.get(namespace=namespace)
+    assert listed.kind == "ConfigMapList" and [i.metadata.name for i in listed.items] == ["dyn"]
+
+    # Server-side apply: create, then a second manager's differing value is a conflict until forced.
+    apply_body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "ssa", "labels": {"a": "1"}},
+                  "data": {"owner": "first", "keep": "yes"}}
+    applied = configmaps.server_side_apply(body=apply_body, name="ssa", namespace=namespace, field_manager="first")
+    assert applied.data.owner == "first"
+    [entry] = applied.metadata.managedFields
+    assert entry.manager == "first" and entry.operation == "Apply"
+    rival = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "ssa"}, "data": {"owner": "second"}}
+    with pytest.raises(ApiException) as info:
+        configmaps.server_side_apply(body=rival, name="ssa", namespace=namespace, field_manager="second")
+    assert info.value.status == 409
+    status = json.loads(info.value.body)
+    assert status["reason"] == "Conflict" and status["message"] == (
+        'Apply failed with 1 conflict: conflict with "first": .data.owner')
+    assert status["details"]["causes"] == [{"reason": "FieldManagerConflict", "message": 'conflict with "first"',
+                                            "field": ".data.owner"}]
+    forced = configmaps.server_side_apply(body=rival, name="ssa", namespace=namespace, field_manager="second",
+                                          force_conflicts=True)
+    assert forced.data.owner == "second" and forced.data.keep == "yes"
+    # The first manager re-applies without the field it lost: nothing of the second's is removed.
+    again = configmaps.server_side_apply(body={**apply_body, "data": {"keep": "yes"}}, name="ssa",
+                                         namespace=namespace, field_manager="first")
+    assert dict(again.data) == {"owner": "second", "keep": "yes"}
+    # ... and dropping a field it alone owns removes it.
+    dropped = configmaps.server_side_apply(body={**apply_body, "data": {}}, name="ssa", namespace=namespace,
+                                           field_manager="first")
+    assert dict(dropped.data) == {"owner": "second"}
+
+    deleted = configmaps.delete(name="dyn", namespace=namespace)
+    assert deleted.status == "Success"
+    with pytest.raises(dynamic.exceptions.NotFoundError) as missing:
+        configmaps.get(name="dyn", namespace=namespace)
+    assert missing.value.status == 404
+
+
+WIDGET_SCHEMA: Obj = {
+    "type": "object",
+    "properties": {
+        "spec": {"type": "object", "required": ["size"], "properties": {
+            "size": {"type": "integer", "minimum": 1, "maximum": 10},
+            "color": {"type": "string", "enum": ["red", "blue"], "default": "red"}}},
+        "status": {"type": "object", "properties": {"phase": {"type": "string"}, "ready": {"type": "boolean"}}},
+    },
+}
+
+
+def _crd(plural: str, kind: str, scope: str) -> Obj:
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": f"{plural}.lab.example.com"},
+        "spec": {"group": "lab.example.com", "scope": scope,
+                 "names": {"plural": plural, "singular": kind.lower(), "kind": kind, "listKind": f"{kind}List"},
+                 "versions": [{"name": "v1", "served": True, "storage": True,
+                               "subresources": {"status": {}},
+                               "schema": {"openAPIV3Schema": WIDGET_SCHEMA}}]},
+    }
+
+
+@pytest.fixture(scope="module")
+def crds(dyn: dynamic.DynamicClient) -> Iterator[None]:
+    """Two CRDs, namespaced Widgets and cluster-scoped Gadgets, established and then deleted."""
+    resource = dyn.resources.get(api_version="apiextensions.k8s.io/v1", kind="CustomResourceDefinition")
+    names = []
+    for plural, kind, scope in (("widgets", "Widget", "Namespaced"), ("gadgets", "Gadget", "Cluster")):
+        crd = resource.create(body=_crd(plural, kind, scope))
+        names.append(crd.metadata.name)
+
+        def established(name: str = crd.metadata.name) -> bool:
+            conditions = resource.get(name=name).status.conditions or []
+            return any(c.type == "Established" and c.status == "True" for c in conditions)
+
+        _wait(f"{plural} to be established", established)
+    yield
+    for name in names:
+        resource.delete(name=name)
+
+
+@pytest.mark.usefixtures("crds")
+@pytest.mark.parametrize("kind", ["Widget", "Gadget"])
+def test_custom_resources_with_status_subresource(dyn: dynamic.DynamicClient, namespace: str, kind: str) -> None:
+    resource = dyn.resources.get(api_version="lab.example.com/v1", kind=kind)
+    namespaced = kind == "Widget"
+    assert resource.namespaced is namespaced and "status" in resource.subresources
+    ns = namespace if namespaced else None
+    name = f"w-{uuid.uuid4().hex[:6]}"
+    body = {"apiVersion": "lab.example.com/v1", "kind": kind,
+            "metadata": {"name": name, "labels": {"app": "w"}}, "spec": {"size": 3},
+            "status": {"phase": "ignored on create"}}
+    created = resource.create(body=body, namespace=ns)
+    assert created.metadata.generation == 1 and created.spec.color == "red"  # defaulted from the schema
+    assert "status" not in created.to_dict()
+    assert (created.metadata.namespace == namespace) if namespaced else (created.metadata.namespace is None)
+
+    status = resource.status.patch(name=name, namespace=ns, content_type="application/merge-patch+json", body={
+        "spec": {"size": 9}, "metadata": {"labels": {"app": "changed"}}, "status": {"phase": "Ready"}})
+    assert status.status.phase == "Ready" and status.spec.size == 3 and status.metadata.labels.app == "w"
+    assert status.metadata.generation == 1
+    assert {(m.manager, m.subresource) for m in status.metadata.managedFields} >= {("OpenAPI-Generator", "status")}
+
+    spec = resource.patch(name=name, namespace=ns, content_type="application/merge-patch+json",
+                          body={"spec": {"size": 4}, "status": {"phase": "ignored on the main resource"}})
+    assert spec.spec.size == 4 and spec.status.phase == "Ready" and spec.metadata.generation == 2
+    labels = resource.patch(name=name, namespace=ns, content_type="application/merge-patch+json",
+                            body={"metadata": {"labels": {"team": "b"}}})
+    assert labels.metadata.generation == 2 and dict(labels.metadata.labels) == {"app": "w", "team": "b"}
+
+    # Replacing through /status with a stale resourceVersion conflicts like any update.
+    stale = created.to_dict()
+    stale["status"] = {"phase": "Stale"}
+    with pytest.raises(ApiException) as info:
+        resource.status.replace(body=stale, name=name, namespace=ns)
+    assert info.value.status == 409 and json.loads(info.value.body)["reason"] == "Conflict"
+
+    # Custom resources take no strategic merge patch (the dynamic client's default).
+    with pytest.raises(ApiException) as info:
+        resource.patch(name=name, namespace=ns, body={"spec": {"size": 5}})
+    assert info.value.status == 415 and json.loads(info.value.body)["reason"] == "UnsupportedMediaType"
+
+    # The schema validates.
+    qualified = f"{kind}.lab.example.com"
+    with pytest.raises(ApiException) as info:
+        resource.patch(name=name, namespace=ns, content_type="application/merge-patch+json",
+                       body={"spec": {"size": 0, "color": "pink"}})
+    invalid = json.loads(info.value.body)
+    assert info.value.status == 422 and invalid["reason"] == "Invalid"
+    assert invalid["details"]["kind"] == kind and invalid["details"]["group"] == "lab.example.com"
+    assert invalid["message"].startswith(f'{qualified} "{name}" is invalid: [')
+    assert {(c["reason"], c["field"], c["message"]) for c in invalid["details"]["causes"]} == {
+        ("FieldValueInvalid", "spec.size", "Invalid value: 0: spec.size in body should be greater than or equal to 1"),
+        ("FieldValueNotSupported", "spec.color", 'Unsupported value: "pink": supported values: "red", "blue"')}
+    with pytest.raises(ApiException) as info:
+        resource.create(body={**body, "metadata": {"name": name + "-x"}, "spec": {"color": "blue"}}, namespace=ns)
+    invalid = json.loads(info.value.body)
+    assert info.value.status == 422 and invalid["details"]["causes"] == [
+        {"reason": "FieldValueRequired", "message": "Required value", "field": "spec.size"}]
+
+    listed = resource.get(namespace=ns, label_selector="team=b")
+    assert listed.kind == f"{kind}List" and [i.metadata.name for i in listed.items] == [name]
+    resource.delete(name=name, namespace=ns)
+    with pytest.raises(dynamic.exceptions.NotFoundError):
+        resource.get(name=name, namespace=ns)
+    if namespaced:
+        with pytest.raises(dynamic.exceptions.NotFoundError):  # a namespaced kind has no cluster-wide name
+            dyn.request("get", f"/apis/lab.example.com/v1/widgets/{name}")
+
+
+# ---- utils.create_from_yaml --------------------------------------------------------------------------------
+def test_create_from_yaml_and_already_exists(api_client: k8s.ApiClient, core: k8s.CoreV1Api,
+                                             apps: k8s.AppsV1Api, tmp_path: pathlib.Path) -> None:
+    ns = f"y-{uuid.uuid4().hex[:8]}"
+    manifest = tmp_path / "app.yaml"
+    manifest.write_text(f"""\
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: {ns}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: {ns}
+spec:
+  replicas: 1
+  selector:
+    matchLabels: {{app: web}}
+  template:
+    metadata:
+      labels: {{app: web}}
+    spec:
+      containers:
+      - name: web
+        image: nginx:1.27
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+  namespace: {ns}
+spec:
+  selector: {{app: web}}
+  ports:
+  - port: 80
+""")
+    try:
+        created = utils.create_from_yaml(api_client, str(manifest))
+        kinds = [obj.kind for group in created for obj in group]
+        assert kinds == ["Namespace", "Deployment", "Service"]
+        assert apps.read_namespaced_deployment("web", ns).spec.replicas == 1
+        assert core.read_namespaced_service("web", ns).spec.cluster_ip
+
+        with pytest.raises(utils.FailToCreateError) as info:
+            utils.create_from_yaml(api_client, str(manifest))
+        failures = info.value.api_exceptions
+        assert [e.status for e in failures] == [409, 409, 409]
+        assert [json.loads(e.body)["reason"] for e in failures] == ["AlreadyExists"] * 3
+        assert [json.loads(e.body)["message"] for e in failures] == [
+            f'namespaces "{ns}" already exists', 'deployments.apps "web" already exists',
+            'services "web" already exists']
+        assert 'Error from server (Conflict): {"kind":"Status"' in str(info.value)
+    finally:
+        core.delete_namespace(ns)
+
+
+# ---- selectors and pagination ------------------------------------------------------------------------------
+def test_label_and_field_selectors(core: k8s.CoreV1Api, namespace: str) -> None:
+    for name, labels in (("a", {"env": "prod", "tier": "web"}), ("b", {"env": "staging", "tier": "db"}),
+                         ("c", {"env": "dev"}), ("d", {"env": "prod", "tier": "db", "canary": "true"})):
+        core.create_namespaced_config_map(namespace, _configmap(name, labels=labels))
+
+    def names(**kwargs: Any) -> list[str]:
+        return [c.metadata.name for c in core.list_namespaced_config_map(namespace, **kwargs).items]
+
+    assert names(label_selector="env=prod") == ["a", "d"]
+    assert names(label_selector="env==prod,tier!=db") == ["a"]
+    assert names(label_selector="env in (prod, staging)") == ["a", "b", "d"]
+    assert names(label_selector="env notin (prod),tier") == ["b"]
+    assert names(label_selector="!tier") == ["c"]
+    assert names(label_selector="tier,!canary") == ["a", "b"]
+    assert names(field_selector="metadata.name=b") == ["b"]
+    assert names(field_selector="metadata.name!=b,metadata.namespace=" + namespace) == ["a", "c", "d"]
+    assert names(label_selector="env=prod", field_selector="metadata.name!=a") == ["d"]
+    everywhere = core.list_config_map_for_all_namespaces(label_selector="env=prod",
+                                                         field_selector=f"metadata.namespace={namespace}")
+    assert [(c.metadata.namespace, c.metadata.name) for c in everywhere.items] == [(namespace, "a"),
+                                                                                     (namespace, "d")]
+
+    err, body = _raises(core.list_namespaced_config_map, namespace, label_selector="env in prod")
+    assert err.status == 400 and body["reason"] == "BadRequest"
+    assert body["message"].startswith("unable to parse requirement")
+    err, body = _raises(core.list_namespaced_config_map, namespace, field_selector="data.k=v")
+    assert err.status == 400 and body["reason"] == "BadRequest"
+    assert body["message"] == '"data.k" is not a known field selector: only "metadata.name", "metadata.namespace"'
+    err, body = _raises(core.list_namespaced_pod, namespace, field_selector="spec.foo=x")
+    assert err.status == 400 and body["message"] == 'field label not supported: spec.foo'
+
+
+def test_pod_field_selectors(core: k8s.CoreV1Api, apps: k8s.AppsV1Api, namespace: str) -> None:
+    apps.create_namespaced_deployment(namespace, _deployment("web", replicas=2))
+    pods = _wait("two running pods", lambda: [p for p in core.list_namespaced_pod(
+        namespace, label_selector="app=web", field_selector="status.phase=Running").items] if len(
+        core.list_namespaced_pod(namespace, field_selector="status.phase=Running").items) == 2 else None)
+    node = pods[0].spec.node_name
+    on_node = core.list_pod_for_all_namespaces(field_selector=f"spec.nodeName={node},metadata.namespace={namespace}")
+    assert sorted(p.metadata.name for p in on_node.items) == sorted(p.metadata.name for p in pods)
+    assert core.list_namespaced_pod(namespace, field_selector="status.phase=Pending").items == []
+    assert core.list_namespaced_pod(namespace, field_selector=f"status.podIP={pods[0].status.pod_ip}").items[0] \
+        .metadata.name == pods[0].metadata.name
+    apps.delete_namespaced_deployment("web", namespace)
+
+
+def test_pagination_with_limit_and_continue(core: k8s.CoreV1Api, namespace: str) -> None:
+    for i in range(25):
+        core.create_namespaced_config_map(namespace, _configmap(f"cm-{i:02d}", labels={"page": "yes"}))
+    pages: list[list[str]] = []
+    remaining: list[int | None] = []
+    token: str | None = None
+    first_rv = None
+    while True:
+        page = core.list_namespaced_config_map(namespace, limit=10, _continue=token, label_selector="page=yes")
+        pages.append([c.metadata.name for c in page.items])
+        remaining.append(page.metadata.remaining_item_count)
+        first_rv = first_rv or page.metadata.resource_version
+        token = page.metadata.var_continue
+        if not token:
+            break
+    assert [len(p) for p in pages] == [10, 10, 5]
+    assert [name for page in pages for name in page] == [f"cm-{i:02d}" for i in range(25)]
+    assert remaining == [15, 5, None]
+
+    # Later pages show the list as it was when the first was read, whatever changed in between.
+    first = core.list_namespaced_config_map(namespace, limit=10)
+    core.delete_namespaced_config_map("cm-20", namespace)
+    core.create_namespaced_config_map(namespace, _configmap("cm-99"))
+    rest = core.list_namespaced_config_map(namespace, limit=100, _continue=first.metadata.var_continue)
+    assert [c.metadata.name for c in rest.items] == [f"cm-{i:02d}" for i in range(10, 25)]
+    assert rest.metadata.resource_version == first.metadata.resource_version and rest.metadata.var_continue is None
+
+    err, body = _raises(core.list_namespaced_config_map, namespace, limit=10, _continue="not-a-token")
+    assert err.status == 400 and body["reason"] == "BadRequest"
+
+
+# ---- deletion propagation ----------------------------------------------------------------------------------
+def _replica_sets(apps: k8s.AppsV1Api, namespace: str) -> list[k8s.V1ReplicaSet]:
+    return list(apps.list_namespaced_replica_set(namespace, label_selector="app=web").items)
+
+
+def test_foreground_deletion_waits_for_dependents(apps: k8s.AppsV1Api, core: k8s.CoreV1Api, namespace: str) -> None:
+    dep = apps.create_namespaced_deployment(namespace, _deployment("web", replicas=1))
+    [rs] = _wait("a replica set", lambda: _replica_sets(apps, namespace))
+    assert rs.metadata.owner_references[0].uid == dep.metadata.uid
+    assert rs.metadata.owner_references[0].block_owner_deletion is True
+    _wait("a pod", lambda: core.list_namespaced_pod(namespace, label_selector="app=web").items)
+
+    answer = apps.delete_namespaced_deployment("web", namespace,
+                                               body=k8s.V1DeleteOptions(propagation_policy="Foreground"))
+    assert answer["kind"] == "Deployment" and answer["metadata"]["deletionTimestamp"]
+    assert answer["metadata"]["finalizers"] == ["foregroundDeletion"]
+
+    def gone() -> bool:
+        try:
+            held = apps.read_namespaced_deployment("web", namespace)
+        except ApiException as err:
+            return err.status == 404
+        # While the deployment is held, it has its finalizer; its replica set may be going too.
+        assert held.metadata.finalizers == ["foregroundDeletion"] and held.metadata.deletion_timestamp
+        return False
+
+    _wait("the deployment to go", gone)
+    assert _replica_sets(apps, namespace) == []
+    assert core.list_namespaced_pod(namespace, label_selector="app=web").items == []
+
+
+def test_orphan_deletion_keeps_dependents(apps: k8s.AppsV1Api, core: k8s.CoreV1Api, namespace: str) -> None:
+    apps.create_namespaced_deployment(namespace, _deployment("web", replicas=1))
+    [rs] = _wait("a replica set", lambda: _replica_sets(apps, namespace))
+    _wait("a running pod", lambda: core.list_namespaced_pod(namespace, label_selector="app=web",
+                                                            field_selector="status.phase=Running").items)
+    answer = apps.delete_namespaced_deployment("web", namespace,
+                                               body=k8s.V1DeleteOptions(propagation_policy="Orphan"))
+    assert answer["metadata"]["finalizers"] == ["orphan"] and answer["metadata"]["deletionTimestamp"]
+
+    def gone() -> bool:
+        try:
+            apps.read_namespaced_deployment("web", namespace)
+        except ApiException as err:
+            return err.status == 404
+        return False
+
+    _wait("the deployment to go", gone)
+    [kept] = _replica_sets(apps, namespace)
+    assert kept.metadata.uid == rs.metadata.uid and kept.metadata.owner_references is None
+    assert kept.spec.replicas == 1
+    [pod] = core.list_namespaced_pod(namespace, label_selector="app=web").items
+    assert pod.metadata.owner_references[0].uid == rs.metadata.uid and pod.metadata.deletion_timestamp is None
+    status = apps.delete_namespaced_replica_set(kept.metadata.name, namespace)
+    assert status["status"] == "Success"
