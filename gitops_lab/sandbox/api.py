@@ -557,10 +557,10 @@ class Api:
                                     "changes to the latest version and try again")
         finalizers = list(meta.get("finalizers") or [])
         propagation = opts.propagation or "Background"
-        if propagation == "Foreground" and self._has_dependents(meta.get("uid")):
-            finalizers.append("foregroundDeletion")
-        elif propagation == "Orphan" and self._has_dependents(meta.get("uid")):
-            finalizers.append("orphan")
+        # kube-apiserver adds the policy's finalizer whatever the dependents; the garbage collector removes it (at
+        # once when there are none). The collector ignores events, so those get it only when something depends.
+        if propagation in ("Foreground", "Orphan") and (rt.key != "events" or self._has_dependents(meta.get("uid"))):
+            finalizers.append("foregroundDeletion" if propagation == "Foreground" else "orphan")
         graceful = rt.key == "pods" and (opts.grace_period is None or opts.grace_period > 0) and \
             old.get("spec", {}).get("nodeName")
         # A namespace always terminates through its controller (spec.finalizers hold it open).

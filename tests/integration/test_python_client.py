@@ -796,3 +796,26 @@ def test_orphan_deletion_keeps_dependents(apps: k8s.AppsV1Api, core: k8s.CoreV1A
     assert pod.metadata.owner_references[0].uid == rs.metadata.uid and pod.metadata.deletion_timestamp is None
     status = apps.delete_namespaced_replica_set(kept.metadata.name, namespace)
     assert status["status"] == "Success"
+
+
+def test_a_policy_finalizer_is_added_even_without_dependents(core: k8s.CoreV1Api, namespace: str) -> None:
+    for policy, finalizer in (("Foreground", "foregroundDeletion"), ("Orphan", "orphan")):
+        core.create_namespaced_config_map(namespace, _configmap("lone"))
+        answer = core.delete_namespaced_config_map("lone", namespace,
+                                                   body=k8s.V1DeleteOptions(propagation_policy=policy))
+        # The object comes back marked, not a Status: the garbage collector finds nothing and lets it go.
+        assert answer["kind"] == "ConfigMap" and answer["metadata"]["finalizers"] == [finalizer]
+        assert answer["metadata"]["deletionTimestamp"]
+
+        def gone() -> bool:
+            try:
+                core.read_namespaced_config_map("lone", namespace)
+            except ApiException as err:
+                return err.status == 404
+            return False
+
+        _wait(f"the {policy} deletion to finish", gone)
+    core.create_namespaced_config_map(namespace, _configmap("lone"))
+    status = core.delete_namespaced_config_map("lone", namespace,
+                                               body=k8s.V1DeleteOptions(propagation_policy="Background"))
+    assert status["kind"] == "Status" and status["status"] == "Success"
