@@ -703,12 +703,10 @@ class Api:
         ns = self._ns(rt, namespace) if rt.namespaced and namespace else None
         sub = self.store.subscribe(rt.key, ns)
         try:
-            visible: set[tuple[str, str]] = set()
             start_rv = self.store.resource_version
             if send_initial_events or not resource_version or resource_version == "0":
                 for obj in self.store.items(rt.key, ns):
                     if match(obj):
-                        visible.add(_ident(obj))
                         yield WatchEvent("ADDED", self._out(rt, obj))
                 if send_initial_events and allow_bookmarks:
                     yield WatchEvent("BOOKMARK", self._bookmark(rt, start_rv, initial_end=True))
@@ -725,9 +723,8 @@ class Api:
                     return
                 pending = history
                 start_rv = since
-                visible = _visible_at(self.store.items(rt.key, ns), history, match)
             for change in pending:
-                event = self._event_for(rt, change, match, visible)
+                event = self._event_for(rt, change, match)
                 if event:
                     yield event
             last_rv = max([start_rv] + [c.rv for c in pending])
@@ -745,24 +742,27 @@ class Api:
                 if change.rv <= last_rv:
                     continue
                 last_rv = change.rv
-                event = self._event_for(rt, change, match, visible)
+                event = self._event_for(rt, change, match)
                 if event:
                     yield event
         finally:
             sub.close()
 
-    def _event_for(self, rt: registry.ResourceType, change: Change, match: Callable[[Obj], bool],
-                   visible: set[tuple[str, str]]) -> WatchEvent | None:
-        ident = (change.namespace, change.object["metadata"]["name"])
-        was = ident in visible
+    def _event_for(self, rt: registry.ResourceType, change: Change, match: Callable[[Obj], bool]
+                   ) -> WatchEvent | None:
+        """The event a watcher with these selectors gets for a change, as the watch cache decides it from the
+        object before and after: entering the selection is ADDED, leaving it DELETED (carrying the object as
+        it was, at the change's resourceVersion)."""
+        was = change.previous is not None and match(change.previous)
         now = change.type != "DELETED" and match(change.object)
         if now:
-            visible.add(ident)
             return WatchEvent("MODIFIED" if was else "ADDED", self._out(rt, change.object))
-        visible.discard(ident)
-        if was:
-            return WatchEvent("DELETED", self._out(rt, change.object))
-        return None
+        if not was:
+            return None
+        assert change.previous is not None
+        gone = self._out(rt, change.previous)
+        gone["metadata"]["resourceVersion"] = change.object["metadata"]["resourceVersion"]
+        return WatchEvent("DELETED", gone)
 
     def _bookmark(self, rt: registry.ResourceType, rv: int, initial_end: bool = False) -> Obj:
         meta: Obj = {"resourceVersion": str(rv)}
@@ -857,26 +857,6 @@ def _status_kept_meta(rt: registry.ResourceType) -> tuple[str, ...]:
     if rt.key == "pods":
         return ("ownerReferences",)
     return ()
-
-
-def _visible_at(current: Iterable[Obj], history: list[Change], match: Callable[[Obj], bool]
-                ) -> set[tuple[str, str]]:
-    """Which objects a watcher resuming before ``history`` already saw (selector-matching ones).
-
-    An object whose first change in the history is ADDED did not exist then; for the others, the object as that
-    first change left it stands in for its unknown earlier state.
-    """
-    first: dict[tuple[str, str], Change] = {}
-    for change in history:
-        first.setdefault((change.namespace, change.object["metadata"]["name"]), change)
-    visible = {_ident(o) for o in current if _ident(o) not in first and match(o)}
-    visible |= {ident for ident, change in first.items() if change.type != "ADDED" and match(change.object)}
-    return visible
-
-
-def _ident(obj: Obj) -> tuple[str, str]:
-    meta = obj["metadata"]
-    return (meta.get("namespace", ""), meta["name"])
 
 
 def _spec_changed(old: Obj, new: Obj) -> bool:

@@ -194,6 +194,13 @@ def test_deployment_crud_scale_status_and_pods(core: k8s.CoreV1Api, apps: k8s.Ap
     scale = apps.read_namespaced_deployment_scale("web", namespace)
     assert isinstance(scale, k8s.V1Scale)
     assert scale.spec.replicas == 2 and scale.status.replicas == 2 and scale.status.selector == "app=web"
+    err, body = _raises(apps.patch_namespaced_deployment_scale, "web", namespace, {"spec": {"replicas": -1}})
+    assert err.status == 422 and body["message"] == (
+        'Scale.autoscaling "web" is invalid: spec.replicas: Invalid value: -1: must be greater than or equal to 0')
+    stale = k8s.V1Scale(metadata=k8s.V1ObjectMeta(name="web", resource_version=str(int(
+        scale.metadata.resource_version) - 1)), spec=k8s.V1ScaleSpec(replicas=5))
+    err, body = _raises(apps.replace_namespaced_deployment_scale, "web", namespace, stale)
+    assert err.status == 409 and body["message"].startswith('Operation cannot be fulfilled on deployments.apps "web"')
     scaled = apps.patch_namespaced_deployment_scale("web", namespace, {"spec": {"replicas": 3}})
     assert scaled.spec.replicas == 3
     dep = apps.read_namespaced_deployment("web", namespace)
@@ -392,6 +399,26 @@ def test_watch_resumes_from_a_resource_version_with_bookmarks(core: k8s.CoreV1Ap
         initial.append((event["type"], event["object"].metadata.name, event["object"].data))
         w.stop()
     assert initial == [("ADDED", "before", {"k": "changed"})]
+
+
+def test_watch_with_a_label_selector_sees_objects_enter_and_leave(core: k8s.CoreV1Api, namespace: str) -> None:
+    core.create_namespaced_config_map(namespace, _configmap("x", labels={"sel": "in"}))
+    core.create_namespaced_config_map(namespace, _configmap("y", labels={"sel": "out"}))
+    rv = core.list_namespaced_config_map(namespace).metadata.resource_version
+    core.patch_namespaced_config_map("x", namespace, {"metadata": {"labels": {"sel": "out"}}})
+    core.patch_namespaced_config_map("y", namespace, {"metadata": {"labels": {"sel": "in"}}})
+    core.patch_namespaced_config_map("y", namespace, {"data": {"k": "2"}})
+    w = watch.Watch()
+    seen = []
+    for event in w.stream(core.list_namespaced_config_map, namespace, label_selector="sel=in", resource_version=rv,
+                          timeout_seconds=10):
+        seen.append((event["type"], event["object"].metadata.name, event["object"].metadata.labels["sel"]))
+        if len(seen) == 3:
+            w.stop()
+    # Leaving the selection is a DELETED event carrying the object as it was (at the new resourceVersion, which
+    # the client resumes from); entering it is ADDED.
+    assert seen == [("DELETED", "x", "in"), ("ADDED", "y", "in"), ("MODIFIED", "y", "in")]
+    assert w.resource_version == core.list_namespaced_config_map(namespace).metadata.resource_version
 
 
 def test_compacted_resource_versions_are_gone(tmp_path: pathlib.Path) -> None:
