@@ -42,6 +42,9 @@ SERVER_OWNED_META = ("uid", "creationTimestamp", "resourceVersion", "generation"
                      "deletionGracePeriodSeconds", "selfLink")
 INITIAL_EVENTS_END = "k8s.io/initial-events-end"
 STATUS_RESETS_LABELS = frozenset({"apps/deployments", "apps/replicasets"})
+CRD_KEY = "apiextensions.k8s.io/customresourcedefinitions"
+CRD_CLEANUP = "customresourcecleanup.apiextensions.k8s.io"
+"""The finalizer kube-apiserver puts on a deleted CRD until its custom resources are gone."""
 PROTECTED_NAMESPACES = frozenset({"default", "kube-system", "kube-public"})
 
 Obj = dict[str, Any]
@@ -103,8 +106,11 @@ class Api:
         self.bookmark_interval = bookmark_interval
         self.log_source: Callable[[Obj, str | None], str] | None = None
         """Set by the kubelet: the log text of a pod's container."""
-        for crd in self.store.items("apiextensions.k8s.io/customresourcedefinitions"):
+        self._cleaning: set[str] = set()
+        for crd in list(self.store.items(CRD_KEY)):
             self._register_crd(crd)
+        for crd in list(self.store.items(CRD_KEY)):
+            self._cleanup_crd(crd["metadata"]["name"])  # finish what a stop interrupted
 
     # ---- helpers ---------------------------------------------------------------------------------------
     def now(self) -> str:
@@ -216,6 +222,7 @@ class Api:
         if self.store.get(rt.key, ns, name) is not None:
             raise statuses.already_exists(rt.plural, name, rt.group)
         self._check_namespace_live(rt, ns)
+        self._check_crd_live(rt)
         for key in SERVER_OWNED_META:
             meta.pop(key, None)
         meta["uid"] = str(uuid.uuid4())
@@ -481,6 +488,7 @@ class Api:
         meta = _meta(obj)
         ns = self._check_namespace(rt, namespace, meta)
         self._check_namespace_live(rt, ns)
+        self._check_crd_live(rt)
         for key in SERVER_OWNED_META:
             meta.pop(key, None)
         meta["uid"] = str(uuid.uuid4())
@@ -561,6 +569,8 @@ class Api:
         # once when there are none). The collector ignores events, so those get it only when something depends.
         if propagation in ("Foreground", "Orphan") and (rt.key != "events" or self._has_dependents(meta.get("uid"))):
             finalizers.append("foregroundDeletion" if propagation == "Foreground" else "orphan")
+        if rt.key == CRD_KEY:
+            finalizers.append(CRD_CLEANUP)
         graceful = rt.key == "pods" and (opts.grace_period is None or opts.grace_period > 0) and \
             old.get("spec", {}).get("nodeName")
         # A namespace always terminates through its controller (spec.finalizers hold it open).
@@ -576,11 +586,21 @@ class Api:
                 obj["metadata"]["finalizers"] = list(dict.fromkeys(finalizers))
             if rt.key == "namespaces":
                 obj.setdefault("status", {})["phase"] = "Terminating"
+            if rt.key == CRD_KEY:
+                conditions = [c for c in (obj.setdefault("status", {}).get("conditions") or [])
+                              if c.get("type") != "Terminating"]
+                obj["status"]["conditions"] = [*conditions, {
+                    "type": "Terminating", "status": "True", "lastTransitionTime": self.now(),
+                    "reason": "InstanceDeletionPending",
+                    "message": "CustomResourceDefinition marked for deletion; CustomResource deletion will begin soon"}]
             if opts.dry_run:
                 return self._out(rt, obj)
             stored = self.store.put(rt.key, self._ns(rt, namespace), name, obj)
             self._after_write(rt, stored)
-            return self._out(rt, stored)
+            answer = self._out(rt, stored)  # as marked, even when the cleanup below finishes the deletion
+            if rt.key == CRD_KEY:
+                self._cleanup_crd(name)
+            return answer
         if opts.dry_run:
             return self._out(rt, old)
         gone = self.store.delete(rt.key, self._ns(rt, namespace), name)
@@ -665,15 +685,49 @@ class Api:
             self._register_crd(obj)
 
     def _after_delete(self, rt: registry.ResourceType, obj: Obj) -> None:
-        if rt.key == "apiextensions.k8s.io/customresourcedefinitions":
+        if rt.key == CRD_KEY:
             self.registry.set_crd(obj["metadata"]["name"], None)
+        elif rt.is_custom:
+            self._cleanup_crd(f"{rt.plural}.{rt.group}")  # the last one out lets a terminating CRD go
+
+    def _check_crd_live(self, rt: registry.ResourceType) -> None:
+        if not rt.is_custom:
+            return
+        crd = self.store.get(CRD_KEY, "", f"{rt.plural}.{rt.group}")
+        if crd is not None and crd["metadata"].get("deletionTimestamp"):
+            raise statuses.ApiError(405, "MethodNotAllowed", "create not allowed while custom resource definition "
+                                    "is terminating", {"group": rt.group, "kind": rt.plural})
+
+    def _cleanup_crd(self, name: str) -> None:
+        """What the apiextensions finalizer does for a terminating CRD: delete its custom resources, then, once
+        none is left (those with finalizers of their own may take a while), remove the cleanup finalizer."""
+        crd = self.store.get(CRD_KEY, "", name)
+        if name in self._cleaning or crd is None or not crd["metadata"].get("deletionTimestamp") or \
+                CRD_CLEANUP not in (crd["metadata"].get("finalizers") or []):
+            return
+        spec = crd.get("spec") or {}
+        rt = self.registry.storage_type(spec.get("group", ""), (spec.get("names") or {}).get("plural", ""))
+        if rt is not None:
+            self._cleaning.add(name)
+            try:
+                for obj in list(self.store.items(rt.key)):
+                    meta = obj["metadata"]
+                    if not meta.get("deletionTimestamp"):
+                        self.delete(rt, meta.get("namespace"), meta["name"])
+            finally:
+                self._cleaning.discard(name)
+            if self.store.count(rt.key):
+                return
+        crd_rt = self.registry.lookup("apiextensions.k8s.io", "v1", "customresourcedefinitions")
+        assert crd_rt is not None
+        self.finalize(crd_rt, name, None, CRD_CLEANUP)
 
     def _register_crd(self, crd: Obj) -> None:
         """Serve a CRD's types and mark it Established, as the apiextensions controller would."""
         name = crd["metadata"]["name"]
+        self.registry.set_crd(name, crd)  # a terminating CRD still serves its types until they are cleaned up
         if crd["metadata"].get("deletionTimestamp"):
             return
-        self.registry.set_crd(name, crd)
         status = crd.get("status") or {}
         conditions = status.get("conditions") or []
         if any(c.get("type") == "Established" and c.get("status") == "True" for c in conditions):

@@ -632,6 +632,52 @@ def test_custom_resources_with_status_subresource(dyn: dynamic.DynamicClient, na
             dyn.request("get", f"/apis/lab.example.com/v1/widgets/{name}")
 
 
+def test_deleting_a_crd_deletes_its_custom_resources_first(dyn: dynamic.DynamicClient, namespace: str) -> None:
+    crds = dyn.resources.get(api_version="apiextensions.k8s.io/v1", kind="CustomResourceDefinition")
+    crd_name = "things.lab.example.com"
+    crds.create(body=_crd("things", "Thing", "Namespaced"))
+    things = dyn.resources.get(api_version="lab.example.com/v1", kind="Thing")
+    body = {"apiVersion": "lab.example.com/v1", "kind": "Thing", "spec": {"size": 1}}
+    things.create(body={**body, "metadata": {"name": "held", "finalizers": ["lab.example.com/hold"]}},
+                  namespace=namespace)
+    things.create(body={**body, "metadata": {"name": "free"}}, namespace=namespace)
+
+    answer = crds.delete(name=crd_name)
+    assert answer.kind == "CustomResourceDefinition" and answer.metadata.deletionTimestamp
+    assert answer.metadata.finalizers == ["customresourcecleanup.apiextensions.k8s.io"]
+    terminating = [c for c in answer.status.conditions if c.type == "Terminating"]
+    assert terminating and terminating[0].status == "True"
+    # The CRD waits for the Thing that has a finalizer of its own; new Things are refused meanwhile.
+    _wait("the free Thing to go", lambda: [t.metadata.name for t in things.get(namespace=namespace).items]
+          == ["held"])
+    assert things.get(name="held", namespace=namespace).metadata.deletionTimestamp
+    with pytest.raises(ApiException) as info:
+        things.create(body={**body, "metadata": {"name": "late"}}, namespace=namespace)
+    refused = json.loads(info.value.body)
+    assert info.value.status == 405 and refused["reason"] == "MethodNotAllowed"
+    assert refused["message"] == "create not allowed while custom resource definition is terminating"
+    assert crds.get(name=crd_name).metadata.deletionTimestamp
+
+    things.patch(name="held", namespace=namespace, body={"metadata": {"finalizers": None}},
+                 content_type="application/merge-patch+json")
+
+    def crd_gone() -> bool:
+        try:
+            crds.get(name=crd_name)
+        except dynamic.exceptions.NotFoundError:
+            return True
+        return False
+
+    _wait("the CRD to go", crd_gone)
+    with pytest.raises(dynamic.exceptions.NotFoundError):
+        dyn.request("get", f"/apis/lab.example.com/v1/namespaces/{namespace}/things")
+    # Its instances went with it: a new CRD of the same name starts empty.
+    crds.create(body=_crd("things", "Thing", "Namespaced"))
+    assert dyn.request("get", f"/apis/lab.example.com/v1/namespaces/{namespace}/things").items == []
+    crds.delete(name=crd_name)
+    _wait("the second CRD to go", crd_gone)
+
+
 # ---- utils.create_from_yaml --------------------------------------------------------------------------------
 def test_create_from_yaml_and_already_exists(api_client: k8s.ApiClient, core: k8s.CoreV1Api,
                                              apps: k8s.AppsV1Api, tmp_path: pathlib.Path) -> None:
