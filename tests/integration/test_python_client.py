@@ -5,8 +5,10 @@ the scale and status subresources); ``ApiException`` status, reason and Status b
 409 Conflict and 422 Invalid; the four patch content types as the client chooses or is told them; watches through
 ``watch.Watch().stream`` (resuming from a resourceVersion, bookmarks, 410 for a too-old resourceVersion); the
 dynamic client (discovery, CRUD, server-side apply with conflicts, custom resources of a CRD with a status
-subresource and schema validation); ``utils.create_from_yaml``; label and field selectors and pagination; deletion
-propagation through ``V1DeleteOptions``.
+subresource and schema validation, and what deleting the CRD does to them); ``utils.create_from_yaml``; label and
+field selectors, in lists and as watch transitions; pagination with consistent snapshots and expired continue
+tokens; deletion propagation through ``V1DeleteOptions`` (Foreground, Orphan, and their finalizers without
+dependents).
 """
 
 from __future__ import annotations
@@ -78,6 +80,17 @@ def _raises(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[ApiExcep
     return err, body
 
 
+def _gone(read: Callable[..., Any], *args: Any, **kwargs: Any) -> bool:
+    """Whether reading answers 404 (the typed and the dynamic client's errors both carry the status)."""
+    try:
+        read(*args, **kwargs)
+    except ApiException as err:
+        if err.status != 404:
+            raise
+        return True
+    return False
+
+
 def _configmap(name: str, data: dict[str, str] | None = None, labels: dict[str, str] | None = None
                ) -> k8s.V1ConfigMap:
     return k8s.V1ConfigMap(metadata=k8s.V1ObjectMeta(name=name, labels=labels), data=data or {"k": "v"})
@@ -112,14 +125,7 @@ def test_namespace_lifecycle(core: k8s.CoreV1Api) -> None:
     assert deleting["kind"] == "Namespace" and deleting["metadata"]["deletionTimestamp"]
     assert deleting["status"]["phase"] == "Terminating"
 
-    def gone() -> bool:
-        try:
-            core.read_namespace(name)
-        except ApiException as err:
-            return err.status == 404
-        return False
-
-    _wait("the namespace to go", gone)
+    _wait("the namespace to go", lambda: _gone(core.read_namespace, name))
 
 
 def test_configmap_and_secret_crud(core: k8s.CoreV1Api, namespace: str) -> None:
@@ -661,21 +667,14 @@ def test_deleting_a_crd_deletes_its_custom_resources_first(dyn: dynamic.DynamicC
     things.patch(name="held", namespace=namespace, body={"metadata": {"finalizers": None}},
                  content_type="application/merge-patch+json")
 
-    def crd_gone() -> bool:
-        try:
-            crds.get(name=crd_name)
-        except dynamic.exceptions.NotFoundError:
-            return True
-        return False
-
-    _wait("the CRD to go", crd_gone)
+    _wait("the CRD to go", lambda: _gone(crds.get, name=crd_name))
     with pytest.raises(dynamic.exceptions.NotFoundError):
         dyn.request("get", f"/apis/lab.example.com/v1/namespaces/{namespace}/things")
     # Its instances went with it: a new CRD of the same name starts empty.
     crds.create(body=_crd("things", "Thing", "Namespaced"))
     assert dyn.request("get", f"/apis/lab.example.com/v1/namespaces/{namespace}/things").items == []
     crds.delete(name=crd_name)
-    _wait("the second CRD to go", crd_gone)
+    _wait("the second CRD to go", lambda: _gone(crds.get, name=crd_name))
 
 
 # ---- utils.create_from_yaml --------------------------------------------------------------------------------
@@ -854,14 +853,7 @@ def test_orphan_deletion_keeps_dependents(apps: k8s.AppsV1Api, core: k8s.CoreV1A
                                                body=k8s.V1DeleteOptions(propagation_policy="Orphan"))
     assert answer["metadata"]["finalizers"] == ["orphan"] and answer["metadata"]["deletionTimestamp"]
 
-    def gone() -> bool:
-        try:
-            apps.read_namespaced_deployment("web", namespace)
-        except ApiException as err:
-            return err.status == 404
-        return False
-
-    _wait("the deployment to go", gone)
+    _wait("the deployment to go", lambda: _gone(apps.read_namespaced_deployment, "web", namespace))
     [kept] = _replica_sets(apps, namespace)
     assert kept.metadata.uid == rs.metadata.uid and kept.metadata.owner_references is None
     assert kept.spec.replicas == 1
@@ -880,14 +872,7 @@ def test_a_policy_finalizer_is_added_even_without_dependents(core: k8s.CoreV1Api
         assert answer["kind"] == "ConfigMap" and answer["metadata"]["finalizers"] == [finalizer]
         assert answer["metadata"]["deletionTimestamp"]
 
-        def gone() -> bool:
-            try:
-                core.read_namespaced_config_map("lone", namespace)
-            except ApiException as err:
-                return err.status == 404
-            return False
-
-        _wait(f"the {policy} deletion to finish", gone)
+        _wait(f"the {policy} deletion to finish", lambda: _gone(core.read_namespaced_config_map, "lone", namespace))
     core.create_namespaced_config_map(namespace, _configmap("lone"))
     status = core.delete_namespaced_config_map("lone", namespace,
                                                body=k8s.V1DeleteOptions(propagation_policy="Background"))
