@@ -557,12 +557,7 @@ class Api:
         if rt.key == "namespaces" and name in PROTECTED_NAMESPACES:
             raise statuses.ApiError(403, "Forbidden", f'namespaces "{name}" is forbidden: this namespace may not '
                                     f'be deleted', {"name": name, "kind": "namespaces"})
-        if opts.precondition_uid and opts.precondition_uid != meta.get("uid"):
-            raise statuses.conflict(rt.plural, name, rt.group, f"Precondition failed: UID in precondition: "
-                                    f"{opts.precondition_uid}, UID in object meta: {meta.get('uid')}")
-        if opts.precondition_rv and opts.precondition_rv != meta.get("resourceVersion"):
-            raise statuses.conflict(rt.plural, name, rt.group, "the object has been modified; please apply your "
-                                    "changes to the latest version and try again")
+        self._check_delete_preconditions(rt, old, opts)
         finalizers = list(meta.get("finalizers") or [])
         propagation = opts.propagation or "Background"
         # kube-apiserver adds the policy's finalizer whatever the dependents; the garbage collector removes it (at
@@ -607,6 +602,29 @@ class Api:
         assert gone is not None
         self._after_delete(rt, gone)
         return self._out(rt, gone)
+
+    @staticmethod
+    def _check_delete_preconditions(rt: registry.ResourceType, old: Obj, opts: DeleteOptions) -> None:
+        """409 for a uid or resourceVersion precondition the object fails, worded as ``rest.BeforeDelete`` does it
+        (which names the kind, not the resource) or, for a namespace, its own deleter."""
+        meta = old["metadata"]
+        uid, rv = meta.get("uid"), meta.get("resourceVersion")
+        if rt.key == "namespaces":
+            if opts.precondition_uid and opts.precondition_uid != uid:
+                raise statuses.conflict("namespaces", meta["name"], "", f"Precondition failed: UID in precondition: "
+                                        f"{opts.precondition_uid}, UID in object meta: {uid}")
+            if opts.precondition_rv and opts.precondition_rv != rv:
+                raise statuses.conflict("namespaces", meta["name"], "", f"Precondition failed: ResourceVersion in "
+                                        f"precondition: {opts.precondition_rv}, ResourceVersion in object meta: {rv}")
+            return
+        if opts.precondition_uid and opts.precondition_uid != uid:
+            raise statuses.conflict(rt.kind, meta["name"], rt.group, f"the UID in the precondition "
+                                    f"({opts.precondition_uid}) does not match the UID in record ({uid}). The object "
+                                    f"might have been deleted and then recreated")
+        if opts.precondition_rv and opts.precondition_rv != rv:
+            raise statuses.conflict(rt.kind, meta["name"], rt.group, f"the ResourceVersion in the precondition "
+                                    f"({opts.precondition_rv}) does not match the ResourceVersion in record ({rv}). The "
+                                    f"object might have been modified")
 
     def delete_collection(self, rt: registry.ResourceType, namespace: str | None, opts: DeleteOptions,
                           label_selector: str | None = None, field_selector: str | None = None) -> Obj:

@@ -269,6 +269,36 @@ def test_already_exists_and_stale_update_conflict(core: k8s.CoreV1Api, namespace
     assert core.read_namespaced_config_map("dup", namespace).data == {"k": "newer"}
 
 
+def test_delete_preconditions(core: k8s.CoreV1Api, apps: k8s.AppsV1Api, namespace: str) -> None:
+    cm = core.create_namespaced_config_map(namespace, _configmap("guarded"))
+    core.patch_namespaced_config_map("guarded", namespace, {"data": {"k": "moved on"}})
+    current = core.read_namespaced_config_map("guarded", namespace).metadata.resource_version
+    stale = k8s.V1DeleteOptions(preconditions=k8s.V1Preconditions(resource_version=cm.metadata.resource_version))
+    err, body = _raises(core.delete_namespaced_config_map, "guarded", namespace, body=stale)
+    assert err.status == 409 and body["reason"] == "Conflict"
+    assert body["message"] == (
+        f'Operation cannot be fulfilled on ConfigMap "guarded": the ResourceVersion in the precondition '
+        f'({cm.metadata.resource_version}) does not match the ResourceVersion in record ({current}). The object '
+        f'might have been modified')
+    assert body["details"] == {"name": "guarded", "kind": "ConfigMap"}
+    other = k8s.V1DeleteOptions(preconditions=k8s.V1Preconditions(uid="0b5e7c52-0000-4000-8000-000000000000"))
+    err, body = _raises(core.delete_namespaced_config_map, "guarded", namespace, body=other)
+    assert body["message"] == (
+        f'Operation cannot be fulfilled on ConfigMap "guarded": the UID in the precondition '
+        f'(0b5e7c52-0000-4000-8000-000000000000) does not match the UID in record ({cm.metadata.uid}). The object '
+        f'might have been deleted and then recreated')
+    ok = k8s.V1DeleteOptions(preconditions=k8s.V1Preconditions(uid=cm.metadata.uid, resource_version=current))
+    assert core.delete_namespaced_config_map("guarded", namespace, body=ok)["status"] == "Success"
+
+    dep = apps.create_namespaced_deployment(namespace, _deployment("web", replicas=0))
+    err, body = _raises(apps.delete_namespaced_deployment, "web", namespace,
+                        body=k8s.V1DeleteOptions(preconditions=k8s.V1Preconditions(resource_version="1")))
+    assert body["message"].startswith('Operation cannot be fulfilled on Deployment.apps "web": the ResourceVersion')
+    assert body["details"] == {"name": "web", "group": "apps", "kind": "Deployment"}
+    apps.delete_namespaced_deployment("web", namespace,
+                                      body=k8s.V1DeleteOptions(preconditions=k8s.V1Preconditions(uid=dep.metadata.uid)))
+
+
 def test_invalid_has_causes(core: k8s.CoreV1Api, apps: k8s.AppsV1Api, namespace: str) -> None:
     err, body = _raises(core.create_namespaced_config_map, namespace, _configmap("Bad_Name"))
     assert err.status == 422 and err.reason == "Unprocessable Entity"
