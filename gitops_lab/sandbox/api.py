@@ -800,13 +800,22 @@ class Api:
                 if event:
                     yield event
             last_rv = max([start_rv] + [c.rv for c in pending])
+            # Bookmarks are periodic, as the watch cache sends them: a busy watch gets them too.
+            loop = asyncio.get_running_loop()
+            interval = self.clock.seconds(self.bookmark_interval)
+            next_bookmark = loop.time() + interval
             while True:
+                if loop.time() >= next_bookmark:
+                    next_bookmark = loop.time() + interval
+                    if allow_bookmarks:
+                        # An empty queue means every change up to the store's resourceVersion has been seen.
+                        seen = self.store.resource_version if sub.queue.empty() else last_rv
+                        yield WatchEvent("BOOKMARK", self._bookmark(rt, seen))
+                    continue
                 try:
-                    async with asyncio.timeout(self.clock.seconds(self.bookmark_interval)):
+                    async with asyncio.timeout(max(0.0, next_bookmark - loop.time())):
                         next_change = await sub.queue.get()
                 except TimeoutError:
-                    if allow_bookmarks:
-                        yield WatchEvent("BOOKMARK", self._bookmark(rt, self.store.resource_version))
                     continue
                 if next_change is None:
                     return

@@ -352,6 +352,7 @@ def test_patch_content_types(apps: k8s.AppsV1Api, namespace: str) -> None:
         {"op": "replace", "path": "/metadata/annotations/note", "value": "changed"},
         {"op": "test", "path": "/spec/replicas", "value": 5}])
     assert err.status == 422 and body["reason"] == "Invalid"
+    assert body["message"] == "the server rejected our request due to an error in our request"
     assert apps.read_namespaced_deployment("web", namespace).metadata.annotations["note"] == "json-patch"
 
     # A merge patch replaces lists whole and deletes with null.
@@ -435,6 +436,26 @@ def test_watch_resumes_from_a_resource_version_with_bookmarks(core: k8s.CoreV1Ap
         initial.append((event["type"], event["object"].metadata.name, event["object"].data))
         w.stop()
     assert initial == [("ADDED", "before", {"k": "changed"})]
+
+
+def test_bookmarks_come_on_a_busy_watch_too(core: k8s.CoreV1Api, namespace: str) -> None:
+    """Bookmarks are periodic, not only for idle watches: a steady trickle of events does not hold them back."""
+    core.create_namespaced_config_map(namespace, _configmap("busy"))
+    rv = core.list_namespaced_config_map(namespace).metadata.resource_version
+    core.patch_namespaced_config_map("busy", namespace, {"data": {"n": "first"}})
+    w = watch.Watch()
+    started = time.monotonic()
+    events: list[str] = []
+    for event in w.stream(core.list_namespaced_config_map, namespace, resource_version=rv,
+                          allow_watch_bookmarks=True, timeout_seconds=10):
+        events.append(event["type"])
+        if event["type"] == "BOOKMARK":
+            w.stop()
+            break
+        assert time.monotonic() - started < 5, f"no bookmark among {len(events)} events"
+        time.sleep(0.3)  # the next change comes well within the bookmark interval (1 s)
+        core.patch_namespaced_config_map("busy", namespace, {"data": {"n": str(len(events))}})
+    assert events[-1] == "BOOKMARK" and events.count("MODIFIED") >= 3
 
 
 def test_watch_with_a_label_selector_sees_objects_enter_and_leave(core: k8s.CoreV1Api, namespace: str) -> None:
