@@ -653,6 +653,43 @@ def test_system_namespaces_and_default_service_accounts(tmp_path: pathlib.Path) 
     run_lab(tmp_path, scenario)
 
 
+def test_the_kubernetes_service_exists_from_the_start_and_comes_back(tmp_path: pathlib.Path) -> None:
+    async def scenario(lab: Lab) -> None:
+        svc = lab.get("services", "default", "kubernetes")
+        assert svc is not None and svc["spec"]["clusterIP"] == "10.96.0.1" and "selector" not in svc["spec"]
+        assert svc["spec"]["ports"] == [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": 6443}]
+        assert [m["manager"] for m in svc["metadata"]["managedFields"]] == ["kube-apiserver"]
+        ep = lab.get("endpoints", "default", "kubernetes")
+        assert ep is not None and ep["subsets"] == [{"addresses": [{"ip": "10.0.0.10"}],
+                                                     "ports": [{"name": "https", "port": 6443, "protocol": "TCP"}]}]
+        lab.delete("services", "default", "kubernetes")
+        await lab.until(lambda: lab.get("services", "default", "kubernetes"), "the Service to come back")
+        lab.update("endpoints", "default", "kubernetes", lambda e: e.__setitem__("subsets", []))
+        await lab.until(lambda: (lab.get("endpoints", "default", "kubernetes") or {}).get("subsets"),
+                        "the API server's address to come back")
+        assert lab.items("configmaps", "default") == []  # no CA known: no kube-root-ca.crt
+    run_lab(tmp_path, scenario)
+
+
+def test_every_namespace_gets_the_root_ca_config_map(tmp_path: pathlib.Path) -> None:
+    pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+
+    async def scenario(lab: Lab) -> None:
+        await lab.until(lambda: lab.get("configmaps", "kube-system", "kube-root-ca.crt"), "the CA in kube-system")
+        lab.create("namespaces", None, {"metadata": {"name": "team"}})
+        cm = await lab.until(lambda: lab.get("configmaps", "team", "kube-root-ca.crt"), "the CA in a new namespace")
+        assert cm is not None and cm["data"] == {"ca.crt": pem}
+        assert cm["metadata"]["annotations"]["kubernetes.io/description"].startswith("Contains a CA bundle")
+        lab.update("configmaps", "team", "kube-root-ca.crt", lambda c: c.__setitem__("data", {"ca.crt": "x"}))
+        await lab.until(lambda: (lab.get("configmaps", "team", "kube-root-ca.crt") or {}).get("data") == {
+            "ca.crt": pem}, "the CA to be restored")
+        lab.delete("configmaps", "team", "kube-root-ca.crt")
+        await lab.until(lambda: lab.get("configmaps", "team", "kube-root-ca.crt"), "the ConfigMap to come back")
+        lab.delete("namespaces", None, "team")
+        await lab.until(lambda: lab.get("namespaces", "", "team") is None, "the namespace to go, CA and all")
+    run_lab(tmp_path, scenario, root_ca=pem)
+
+
 def test_a_terminating_namespace_is_emptied_then_disappears(tmp_path: pathlib.Path) -> None:
     async def scenario(lab: Lab) -> None:
         lab.create("namespaces", None, {"metadata": {"name": "shop"}})

@@ -48,7 +48,7 @@ class ControllerManager:
         self.clock: clocks.Clock = clock or api.clock
         self.settings = ControllerSettings.from_object(settings)
         self.images = catalog or images.default_catalog()
-        self.namespaces = namespaces.NamespaceController(api, self.clock)
+        self.namespaces = namespaces.NamespaceController(api, self.clock, self.settings)
         self.garbage_collector = garbage.GarbageCollector(api, self.clock)
         self.deployments = deployments.DeploymentController(api, self.clock)
         self.replicasets = replicasets.ReplicaSetController(api, self.clock)

@@ -36,6 +36,8 @@ class ControllerSettings:
     node_ephemeral_storage: str = "100Gi"
     pod_cidr: str = "10.244.0.0/16"
     kubelet_version: str = "v1.37.1"
+    root_ca: str = ""
+    """PEM of the cluster CA, published as ``kube-root-ca.crt`` in every namespace (empty: nothing published)."""
 
     @classmethod
     def from_object(cls, source: Any) -> ControllerSettings:
