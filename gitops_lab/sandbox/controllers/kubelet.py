@@ -328,9 +328,9 @@ class Kubelet(base.Controller[Key]):
             self.record(pod, "Warning", "Failed", f'Failed to pull image "{ref}": {pull_error(ref)}')
             self.record(pod, "Warning", "Failed", "Error: ErrImagePull")
             return None
-        seconds = 0.2 + found.size / 80_000_000
-        self.record(pod, "Normal", "Pulled", f'Successfully pulled image "{ref}" in {seconds:.3f}s '
-                                             f"({seconds:.3f}s including waiting). Image size: {found.size} bytes.")
+        took = go_duration(0.2 + found.size / 80_000_000)
+        self.record(pod, "Normal", "Pulled", f'Successfully pulled image "{ref}" in {took} '
+                                             f"({took} including waiting). Image size: {found.size} bytes.")
         self._present.add(str(found.ref))
         return found
 
@@ -530,6 +530,24 @@ class Kubelet(base.Controller[Key]):
             return ""
         return pulled.log_text(objects.parse_time(state.started_at), str((pod.get("status") or {}).get(
             "podIP", "")), pod_name)
+
+
+def go_duration(seconds: float) -> str:
+    """A duration truncated to milliseconds as Go's ``time.Duration`` prints it (the kubelet's pull times).
+
+    >>> go_duration(1.1004), go_duration(0.85), go_duration(2.0), go_duration(75.25), go_duration(0)
+    ('1.1s', '850ms', '2s', '1m15.25s', '0s')
+    """
+    ms = int(seconds * 1000)
+    if ms < 1000:
+        return f"{ms}ms" if ms else "0s"
+    hours, rest = divmod(ms, 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    whole, fraction = divmod(rest, 1000)
+    text = f"{whole}" + (f".{fraction:03d}".rstrip("0") if fraction else "") + "s"
+    if hours or minutes:
+        text = f"{minutes}m{text}"
+    return f"{hours}h{text}" if hours else text
 
 
 def pull_error(ref: str) -> str:
