@@ -2859,3 +2859,163 @@ def type_errors(schema: Schema, obj: Any) -> list[str]:
     else:
         decoder.walk(raw, obj, name, ())
     return decoder.aborting + decoder.saved
+
+
+# --- what a patch's decoding says (DefaultUnstructuredConverter, Go's %+v) ---------------------------------
+
+
+def go_value_text(value: Any) -> str:
+    """A decoded JSON value as Go's ``%+v`` prints it (maps with sorted keys, ``<nil>`` for null).
+
+    Kube-apiserver shows a strategic merge patch it could not decode this way.
+
+    >>> go_value_text({"spec": {"replicas": "two", "paused": None, "x": [1, 2.5, True]}})
+    'map[spec:map[paused:<nil> replicas:two x:[1 2.5 true]]]'
+    """
+    if value is None:
+        return "<nil>"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return go_float(value)
+    if isinstance(value, dict):
+        return "map[" + " ".join(f"{k}:{go_value_text(value[k])}" for k in sorted(value)) + "]"
+    if isinstance(value, list):
+        return "[" + " ".join(go_value_text(v) for v in value) + "]"
+    return str(value)
+
+
+def go_sorted_json(value: Any) -> str:
+    """Compact JSON with every object's keys sorted, as Go marshals a ``map[string]interface{}``."""
+    def ordered(v: Any) -> Any:
+        if isinstance(v, dict):
+            return {k: ordered(v[k]) for k in sorted(v)}
+        if isinstance(v, list):
+            return [ordered(x) for x in v]
+        return v
+    return go_json(ordered(value))
+
+
+def _go_kind(value: Any) -> str:
+    """The reflect.Kind of a decoded JSON value (integers decode to int64, other numbers to float64)."""
+    if isinstance(value, dict):
+        return "map"
+    if isinstance(value, list):
+        return "slice"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "int64"
+    return "float64" if isinstance(value, float) else "string"
+
+
+def _convert(raw: Mapping[str, Any], value: Any) -> str | None:
+    """The first error converting ``value`` into the Go type of ``raw`` (None when it converts)."""
+    if value is None:
+        return None
+    ref = _ref(raw)
+    if ref == _QUANTITY_REF:
+        try:
+            parse_quantity(value)
+        except (ValueError, InvalidOperation) as err:
+            return str(err) or QUANTITY_FORMAT_ERROR
+        return None
+    if ref == _INT_OR_STRING_REF:
+        ok = isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool))
+        return None if ok else f"json: cannot unmarshal {_decode_kind(value)} into Go value of type int32"
+    if ref in _TIME_REFS:
+        return None if isinstance(value, str) else \
+            f"json: cannot unmarshal {_decode_kind(value)} into Go value of type string"
+    if ref in _FREE_REFS:
+        return None
+    node = Schema(raw).raw
+    go = go_type(raw)
+    if go == "[]uint8":
+        if not isinstance(value, str):
+            return f"cannot restore slice from {_go_kind(value)}"
+        return _base64_error(value)
+    if go in ("string", "bool", "int32", "int64", "float32", "float64"):
+        source = _go_kind(value)
+        if source == go or (go.startswith("float") and source in ("int64", "float64")) or (
+                go.startswith("int") and source == "int64"):
+            return None
+        if go.startswith("int") and source == "float64":
+            return None if float(value).is_integer() else f"cannot convert float64 to {go}"
+        if go == "string" and source == "int64":
+            return "cannot convert int64 to string"
+        return f"unrecognized type: {go}"
+    if go.startswith("[]"):
+        if not isinstance(value, list):
+            return f"cannot restore slice from {_go_kind(value)}"
+        items = node.get("items")
+        return next((e for e in (_convert(items, v) for v in value) if e), None) if isinstance(items, Mapping) \
+            else None
+    additional = node.get("additionalProperties")
+    if isinstance(additional, Mapping):
+        if not isinstance(value, dict):
+            return f"cannot restore map from {_go_kind(value)}"
+        return next((e for e in (_convert(additional, v) for v in value.values()) if e), None)
+    properties = node.get("properties")
+    if properties:
+        if not isinstance(value, dict):
+            return f"cannot restore struct from: {_go_kind(value)}"
+        return next((e for e in (_convert(properties[k], v) for k, v in value.items() if k in properties) if e),
+                    None)
+    return None
+
+
+def conversion_error(schema: Schema, obj: Any) -> str | None:
+    """What ``runtime.DefaultUnstructuredConverter`` says when an object (as a strategic merge patch made it)
+    does not fit a built-in kind's Go types; kube-apiserver answers that patch with 422 on the field ``patch``.
+
+    >>> from gitops_lab.sandbox.schemas import definition
+    >>> conversion_error(definition("io.k8s.api.apps.v1.Deployment"), {"spec": {"replicas": "two"}})
+    'unrecognized type: int32'
+    >>> conversion_error(definition("io.k8s.api.apps.v1.Deployment"), {"spec": {"template": []}})
+    'cannot restore struct from: slice'
+    """
+    return _convert(schema.raw, obj)
+
+
+def _empty_collection_dropped(raw: Mapping[str, Any]) -> bool:
+    node = Schema(raw).raw
+    return "array" in _schema_types(node) or (
+        isinstance(node.get("additionalProperties"), Mapping) and not node.get("properties"))
+
+
+def drop_empty_optional(schema: Schema, obj: Any) -> None:
+    """Drop the empty maps and lists of optional fields, as encoding a built-in kind's Go struct does
+    (``omitempty``): ``labels: {}`` left by removing the last label is not shown. Structs stay (``{}``).
+
+    >>> from gitops_lab.sandbox.schemas import definition
+    >>> cm = {"metadata": {"name": "c", "labels": {}, "finalizers": []}, "data": {}}
+    >>> drop_empty_optional(definition("io.k8s.api.core.v1.ConfigMap"), cm); cm
+    {'metadata': {'name': 'c'}}
+    """
+    node = schema.raw
+    properties = node.get("properties") or {}
+    if isinstance(obj, dict) and properties:
+        required = set(node.get("required") or ())
+        for name in list(obj):
+            child = properties.get(name)
+            if child is None:
+                continue
+            value = obj[name]
+            if value in ({}, []) and name not in required and _empty_collection_dropped(child):
+                del obj[name]
+            elif isinstance(value, (dict, list)):
+                drop_empty_optional(Schema(child), value)
+        return
+    if isinstance(obj, list):
+        items = node.get("items")
+        if isinstance(items, Mapping):
+            for item in obj:
+                drop_empty_optional(Schema(items), item)
+        return
+    additional = node.get("additionalProperties")
+    if isinstance(obj, dict) and isinstance(additional, Mapping):
+        for item in obj.values():
+            if isinstance(item, (dict, list)):
+                drop_empty_optional(Schema(additional), item)

@@ -2319,3 +2319,61 @@ def test_generated_valid_workloads_pass(name: str, replicas: int, ports: list[in
     svc["spec"]["ports"] = [{"port": p, "name": f"p{i}"} for i, p in enumerate(ports)]
     assert causes("apps/deployments", d) == []
     assert causes("services", svc) == []
+
+
+# ---- what a patch's decoding says, and what encoding drops ---------------------------------------------------
+DEPLOYMENT_DEF = "io.k8s.api.apps.v1.Deployment"
+
+
+@pytest.mark.parametrize(("obj", "error"), [
+    ({"spec": {"replicas": "two"}}, "unrecognized type: int32"),
+    ({"spec": {"replicas": 2.5}}, "cannot convert float64 to int32"),
+    ({"spec": {"replicas": 2.0, "paused": True}}, None),
+    ({"spec": {"paused": "yes"}}, "unrecognized type: bool"),
+    ({"metadata": {"labels": {"a": 1}}}, "cannot convert int64 to string"),
+    ({"metadata": {"labels": {"a": True}}}, "unrecognized type: string"),
+    ({"metadata": {"labels": "a=b"}}, "cannot restore map from string"),
+    ({"metadata": {"finalizers": "x"}}, "cannot restore slice from string"),
+    ({"spec": {"template": []}}, "cannot restore struct from: slice"),
+    ({"spec": {"strategy": {"rollingUpdate": {"maxSurge": True}}}},
+     "json: cannot unmarshal bool into Go value of type int32"),
+    ({"metadata": {"creationTimestamp": 5}}, "json: cannot unmarshal number into Go value of type string"),
+    ({"spec": {"template": {"spec": {"containers": [{"name": "a", "resources": {"limits": {"cpu": "lots"}}}]}}}},
+     "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"),
+    ({"spec": {"replicas": None, "selector": {"matchLabels": {"app": "web"}}}}, None),
+])
+def test_conversion_error(obj: dict[str, Any], error: str | None) -> None:
+    assert validation.conversion_error(definition(DEPLOYMENT_DEF), obj) == error
+
+
+def test_go_value_text_and_sorted_json() -> None:
+    patch = {"spec": {"template": {"spec": {"containers": [{"name": "app", "image": "a<b"}]}}, "replicas": 1.5e6},
+             "metadata": {"labels": {"b": None, "a": "x y"}}}
+    assert validation.go_value_text(patch) == (
+        "map[metadata:map[labels:map[a:x y b:<nil>]] "
+        "spec:map[replicas:1.5e+06 template:map[spec:map[containers:[map[image:a<b name:app]]]]]]")
+    patch["spec"]["replicas"] = 3
+    assert validation.go_sorted_json(patch) == (
+        '{"metadata":{"labels":{"a":"x y","b":null}},'
+        '"spec":{"replicas":3,"template":{"spec":{"containers":[{"image":"a\\u003cb","name":"app"}]}}}}')
+
+
+def test_drop_empty_optional_keeps_structs_and_required_lists() -> None:
+    deployment = {"metadata": {"name": "web", "labels": {}, "annotations": {}, "ownerReferences": []},
+                  "spec": {"selector": {"matchLabels": {}},
+                           "template": {"metadata": {"labels": {"app": "web"}},
+                                        "spec": {"containers": [{"name": "a", "args": [], "resources": {},
+                                                                 "env": [{"name": "E", "value": ""}]}],
+                                                 "securityContext": {}, "volumes": []}}},
+                  "status": {"conditions": []}}
+    validation.drop_empty_optional(definition(DEPLOYMENT_DEF), deployment)
+    assert deployment == {"metadata": {"name": "web"},
+                          "spec": {"selector": {},
+                                   "template": {"metadata": {"labels": {"app": "web"}},
+                                                "spec": {"containers": [{"name": "a", "resources": {},
+                                                                         "env": [{"name": "E", "value": ""}]}],
+                                                         "securityContext": {}}}},
+                          "status": {}}
+    pod_spec = {"containers": []}  # required: kept (validation then says it is required)
+    validation.drop_empty_optional(definition("io.k8s.api.core.v1.PodSpec"), pod_spec)
+    assert pod_spec == {"containers": []}
