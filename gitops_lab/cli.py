@@ -16,6 +16,7 @@ from typing import Any
 
 from gitops_lab import cluster, errors, labdir
 from gitops_lab import lab as labs
+from gitops_lab.options import CORRECTIONS
 
 NOTEBOOKS = pathlib.Path(__file__).resolve().parent.parent / "notebooks"
 
@@ -28,7 +29,7 @@ def _up(args: argparse.Namespace) -> int:
     began = time.monotonic()
     state = labs.up(args.lab_dir, cluster=args.cluster, context=args.context, kubeconfig=args.kubeconfig,
                     confirm=args.yes, node_image=args.node_image, git_host=args.git_host, port=args.port,
-                    progress=_say)
+                    gitops=not args.no_gitops, correction=args.correction, progress=_say)
     print(f"The lab is up in {time.monotonic() - began:.1f} s (pid {state.pid}, cluster {state.cluster}).")
     print(f"export KUBECONFIG={state.kubeconfig}")
     return 0
@@ -58,6 +59,8 @@ def _details(name: str, info: dict[str, Any]) -> str:
         return f"{info.get('provider')} context={info.get('context')} kubeconfig={info.get('kubeconfig')}"
     if name == "git":
         return f"user={info.get('user')} password={info.get('password')} repos={','.join(info.get('repos', []))}"
+    if name == "reconciler":
+        return f"enabled={str(info.get('enabled')).lower()} correction={info.get('correction')}"
     return f"pid={info.get('pid')} since {info.get('started_at')}"
 
 
@@ -109,6 +112,11 @@ def parser() -> argparse.ArgumentParser:
         cmd.add_argument("--git-host", default="127.0.0.1",
                          help="address the Git server binds (kind: one the cluster's nodes can reach)")
         cmd.add_argument("--port", type=int, default=0, help="sandbox: the API server's port (0 picks a free one)")
+        cmd.add_argument("--no-gitops", action="store_true",
+                         help="start without the GitOps reconciler (the manual and CI/CD chapters)")
+        cmd.add_argument("--correction", choices=CORRECTIONS, default="watch",
+                         help="correct hand edits as soon as they are seen (watch) or at the next interval, as "
+                              "Flux does (interval)")
 
     up = commands.add_parser("up", help="start the lab (in the background)")
     add_up_options(up)

@@ -20,12 +20,17 @@ import pathlib
 import secrets
 import signal
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gitops_lab import cluster, control, demo_app, errors, labdir
 from gitops_lab.cluster import base
+from gitops_lab.drift import timeline
 from gitops_lab.gitserver import authors, events, serving
-from gitops_lab.options import Options
+
+if TYPE_CHECKING:
+    from gitops_lab.gitops import reconciling
+    from gitops_lab.kube import client as kube
+from gitops_lab.options import CORRECTIONS, Options
 
 log = logging.getLogger("gitops_lab.daemon")
 SEEDED_REPOS = ("app", "fleet")
@@ -47,7 +52,11 @@ class LabProcess:
         self.git = serving.GitServer(self.dir.git_dir, host=options.git_host)
         self.token = secrets.token_urlsafe(32)
         self.control = control.ControlServer(self.token, {
-            "status": self._status, "pushes": self._pushes, "reset": self._reset, "shutdown": self._shutdown})
+            "status": self._status, "pushes": self._pushes, "reset": self._reset, "shutdown": self._shutdown,
+            "gitops": self._gitops, "protect": self._protect})
+        self.timeline = timeline.Timeline(self.dir.root / "timeline.db")
+        self.kube: kube.Client | None = None
+        self.reconciler: reconciling.Reconciler | None = None
         self.stopping = asyncio.Event()
         self.ready = asyncio.Event()
         self.keep_cluster = False
@@ -63,9 +72,13 @@ class LabProcess:
 
     async def _start(self) -> None:
         await self.provider.start(progress)
+        self._register_images()
         progress("Starting the Git server …")
         await self.git.start()
         await asyncio.to_thread(self._seed)
+        self.git.on_push(self._on_push)
+        if self.options.gitops:
+            await self._enable_gitops()
         await self.control.start()
         self.started_at = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
         creds = self.git.credentials
@@ -78,12 +91,19 @@ class LabProcess:
         progress("The lab is ready.")
 
     async def _stop(self) -> None:
-        for name, stop in (("control endpoint", self.control.stop), ("Git server", self.git.stop),
+        for name, stop in (("control endpoint", self.control.stop), ("reconciler", self._disable_gitops),
+                           ("Git server", self.git.stop),
                            ("cluster", lambda: self.provider.stop(keep=self.keep_cluster))):
             try:
                 await stop()
             except Exception:
                 log.exception("Stopping the %s failed", name)
+
+    def _register_images(self) -> None:
+        """The demo app's image must be pullable where the cluster is the sandbox (no registry behind it)."""
+        add_image = getattr(self.provider, "add_image", None)
+        if add_image is not None:
+            add_image(demo_app.IMAGE, demo_app.LOG_LINES)
 
     def _seed(self, force: bool = False) -> None:
         """The repositories a new lab starts with: the demo app and its fleet, main protected."""
@@ -95,6 +115,41 @@ class LabProcess:
                 self.git.repos.seed(name, demo_app.files(name), f"Start the {name} repository",
                                     author=authors.LAB)
 
+    # ---- GitOps ----------------------------------------------------------------------------------------
+    async def _enable_gitops(self) -> None:
+        """Install Flux's API and the lab's Flux objects into the cluster, then run the reconciler."""
+        if self.reconciler is not None:
+            return
+        from gitops_lab.gitops import bootstrapping, reconciling, sources
+        from gitops_lab.kube import client as kube_client
+        from gitops_lab.kube import config as kube_config
+
+        progress("Starting the GitOps reconciler …")
+        self.kube = kube_client.Client(kube_config.load(self.provider.kubeconfig))
+        await self.kube.__aenter__()
+        creds = self.git.credentials
+        await bootstrapping.install(self.kube, self.git.repo_url("fleet", with_credentials=False), creds.username,
+                                    creds.password)
+        fetcher = sources.GitSource(self.dir.root / "gitops")
+        self.reconciler = reconciling.Reconciler(self.kube, fetcher, self.timeline,
+                                                 settings=reconciling.Settings(correction=self.options.correction))
+        await self.reconciler.start()
+
+    async def _disable_gitops(self) -> None:
+        reconciler, client = self.reconciler, self.kube
+        self.reconciler = self.kube = None
+        if reconciler is not None:
+            await reconciler.stop()
+        if client is not None:
+            await client.__aexit__(None, None, None)
+
+    def _on_push(self, event: events.PushEvent) -> None:
+        self.timeline.record("push", message=f"{event.repo} {event.ref} {event.old[:7]}..{event.new[:7]} by "
+                                             f"{event.pusher}", revision=f"{event.branch}@sha1:{event.new}",
+                             details={"repo": event.repo, "ref": event.ref})
+        if self.reconciler is not None:
+            self.reconciler.notify_push(event.repo, event.branch)
+
     # ---- control calls ---------------------------------------------------------------------------------
     async def _status(self, body: dict[str, Any]) -> dict[str, Any]:
         creds = self.git.credentials
@@ -105,15 +160,40 @@ class LabProcess:
                     "password": creds.password, "repos": self.git.repos.names(), "healthy": self.git.running},
             "control": {"url": self.control.url, "pid": os.getpid(), "started_at": self.started_at,
                         "healthy": True},
+            "reconciler": {"url": "", "enabled": self.reconciler is not None, "healthy": True,
+                           "correction": self.options.correction},
         }
 
     async def _pushes(self, body: dict[str, Any]) -> list[dict[str, Any]]:
         return [_push_json(event) for event in self.git.pushes.recent(body.get("repo"))]
 
     async def _reset(self, body: dict[str, Any]) -> dict[str, Any]:
+        running = self.reconciler is not None
+        await self._disable_gitops()
         await self.provider.reset(progress)
+        self._register_images()
         await asyncio.to_thread(self._seed, True)
+        self.timeline.record("reset", message="the lab went back to its seeded state")
+        if running:
+            await self._enable_gitops()
         return await self._status({})
+
+    async def _protect(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Set a repository's branch protection (True: main; a list: those branches; False: none)."""
+        repo = str(body.get("repo", ""))
+        protected = body.get("protected", True)
+        if not isinstance(protected, bool | list):
+            raise errors.LabError(f"protected must be true, false or a list of branches, not {protected!r}.")
+        await asyncio.to_thread(self.git.repos.set_protection, repo, protected)
+        return {"repo": repo, "protected": protected}
+
+    async def _gitops(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Turn the reconciler on or off (the manual and CI/CD chapters run without it)."""
+        if body.get("enabled", True):
+            await self._enable_gitops()
+        else:
+            await self._disable_gitops()
+        return {"enabled": self.reconciler is not None}
 
     async def _shutdown(self, body: dict[str, Any]) -> dict[str, Any]:
         self.keep_cluster = bool(body.get("keep_cluster"))
@@ -136,11 +216,14 @@ def _parse(argv: list[str] | None) -> tuple[Options, bool]:
     parser.add_argument("--git-host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--yes", action="store_true", help="use an existing context that does not look local")
+    parser.add_argument("--no-gitops", action="store_true", help="start without the GitOps reconciler")
+    parser.add_argument("--correction", choices=CORRECTIONS, default="watch")
     parser.add_argument("--detach", action="store_true", help="fork into the background first")
     args = parser.parse_args(argv)
     options = Options(lab_dir=args.lab_dir.resolve(), cluster=args.cluster, context=args.context,
                       kubeconfig=args.kubeconfig, confirm=args.yes, node_image=args.node_image,
-                      git_host=args.git_host, port=args.port)
+                      git_host=args.git_host, port=args.port, gitops=not args.no_gitops,
+                      correction=args.correction)
     return options, args.detach
 
 

@@ -52,7 +52,8 @@ def running(lab_dir: str | os.PathLike[str] | None = None) -> labdir.LabState | 
 
 def up(lab_dir: str | os.PathLike[str] | None = None, *, cluster: str = "sandbox", context: str | None = None,
        kubeconfig: str | None = None, confirm: bool = False, node_image: str | None = None,
-       git_host: str = "127.0.0.1", port: int = 0, progress: Progress = _quiet) -> labdir.LabState:
+       git_host: str = "127.0.0.1", port: int = 0, gitops: bool = True, correction: str = "watch",
+       progress: Progress = _quiet) -> labdir.LabState:
     """Start the lab process for ``lab_dir`` and wait until every component is healthy.
 
     Raises:
@@ -75,7 +76,8 @@ def up(lab_dir: str | os.PathLike[str] | None = None, *, cluster: str = "sandbox
     launch.unlink(missing_ok=True)
     log_offset = directory.log_file.stat().st_size if directory.log_file.exists() else 0
     options = Options(lab_dir=directory.root, cluster=cluster, context=context, kubeconfig=kubeconfig,
-                      confirm=confirm, node_image=node_image, git_host=git_host, port=port)
+                      confirm=confirm, node_image=node_image, git_host=git_host, port=port, gitops=gitops,
+                      correction=correction)
     starter = subprocess.run([sys.executable, "-m", "gitops_lab.daemon", *options.argv(), "--detach"],
                              stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
     if starter.returncode != 0:
@@ -279,6 +281,11 @@ class Lab:
             shutil.rmtree(target)
         return working.WorkingCopy.clone(self.repo_url(repo), target)
 
+    def protect(self, repo: str, protected: bool | list[str] = True) -> None:
+        """Branch protection of one repository: ``True`` protects main, ``False`` allows direct pushes (the manual
+        and CI/CD chapters), a list protects those branches."""
+        control.call(self.state.control_url, self.state.token, "protect", {"repo": repo, "protected": protected})
+
     def status(self) -> dict[str, Any]:
         result: dict[str, Any] = control.call(self.state.control_url, self.state.token, "status")
         return result
@@ -289,6 +296,46 @@ class Lab:
 
         body = {"repo": repo} if repo else {}
         return pd.DataFrame(control.call(self.state.control_url, self.state.token, "pushes", body))
+
+    # ---- GitOps ----------------------------------------------------------------------------------------
+    def timeline(self) -> pd.DataFrame:
+        """Every event of the lab so far (pushes, reconciles, drift detected and corrected, …), oldest first.
+
+        Columns are those of :meth:`gitops_lab.drift.timeline.Timeline.events`.
+        """
+        from gitops_lab.drift import timeline
+
+        return timeline.Timeline(self.dir.root / "timeline.db", readonly=True).events()
+
+    def drift(self) -> pd.DataFrame:
+        """Drift samples at a fixed cadence: drifted objects and fields per Kustomization over time."""
+        from gitops_lab.drift import timeline
+
+        return timeline.Timeline(self.dir.root / "timeline.db", readonly=True).samples()
+
+    def set_gitops(self, enabled: bool) -> None:
+        """Run the reconciler or not (the manual and CI/CD chapters turn it off; the objects stay)."""
+        control.call(self.state.control_url, self.state.token, "gitops", {"enabled": enabled}, timeout=120)
+
+    def suspend(self, kustomization: str, namespace: str = "flux-system") -> None:
+        """``flux suspend kustomization``: hand edits stay (and are recorded as drift)."""
+        self._patch_kustomization(kustomization, namespace, {"spec": {"suspend": True}})
+
+    def resume(self, kustomization: str, namespace: str = "flux-system") -> None:
+        """``flux resume kustomization``: reconciling starts again and corrects the drift."""
+        self._patch_kustomization(kustomization, namespace, {"spec": {"suspend": False}})
+
+    def reconcile(self, kustomization: str, namespace: str = "flux-system") -> None:
+        """``flux reconcile``: ask for a reconcile now (the requestedAt annotation)."""
+        import datetime
+
+        now = datetime.datetime.now(datetime.UTC).isoformat()
+        self._patch_kustomization(kustomization, namespace,
+                                  {"metadata": {"annotations": {"reconcile.fluxcd.io/requestedAt": now}}})
+
+    def _patch_kustomization(self, name: str, namespace: str, patch: dict[str, Any]) -> None:
+        self.kubectl("patch", "kustomizations.kustomize.toolkit.fluxcd.io", name, "-n", namespace, "--type",
+                     "merge", "-p", json.dumps(patch))
 
     def reset(self) -> None:
         """Back to the seeded state: a fresh cluster (or the lab's namespaces deleted) and fresh repositories."""

@@ -9,6 +9,7 @@ import dataclasses
 import pathlib
 
 CLUSTERS = ("sandbox", "kind", "existing")
+CORRECTIONS = ("watch", "interval")
 
 
 @dataclasses.dataclass
@@ -21,6 +22,8 @@ class Options:
     node_image: str | None = None
     git_host: str = "127.0.0.1"
     port: int = 0
+    gitops: bool = True
+    correction: str = "watch"
 
     def argv(self) -> list[str]:
         """The command-line flags that give these options back (for spawning the process)."""
@@ -32,4 +35,7 @@ class Options:
                 args += [flag, value]
         if self.confirm:
             args.append("--yes")
+        if not self.gitops:
+            args.append("--no-gitops")
+        args += ["--correction", self.correction]
         return args

@@ -36,6 +36,10 @@ class SandboxProvider:
     async def stop(self, keep: bool = False) -> None:
         await self.server.stop()
 
+    def add_image(self, ref: str, logs: tuple[str, ...] = ()) -> None:
+        """Make an image pullable by the sandbox's kubelet (kind and existing clusters pull from registries)."""
+        self.server.add_image(ref, logs)
+
     async def healthy(self) -> bool:
         return self.server.api is not None and self.server.port is not None
 

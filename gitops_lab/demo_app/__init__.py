@@ -22,6 +22,12 @@ from importlib.resources.abc import Traversable
 PARTS = ("app", "fleet")
 VERSION = "1.0.0"
 IMAGE = f"registry.gitops-lab.local/demo-app:{VERSION}"
+LOG_LINES = (
+    "{iso} greeter {version} starting",
+    "{iso} greeter listening on 0.0.0.0:8080 (pod {pod}, ip {pod_ip})",
+    "{iso} GET /healthz 200",
+)
+"""What the demo app's container prints when the sandbox runs it (``kubectl logs``)."""
 _SKIPPED_DIRS = {"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"}
 
 

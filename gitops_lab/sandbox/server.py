@@ -108,6 +108,13 @@ class SandboxServer:
         self.port = int(server.sockets[0].getsockname()[1])  # type: ignore[attr-defined]
         write_kubeconfig(self.kubeconfig, self.url, creds)
 
+    def add_image(self, ref: str, logs: tuple[str, ...] = ()) -> None:
+        """Make an image pullable in this sandbox (the lab registers the images its CI builds)."""
+        if self._controllers is None:
+            raise errors.ClusterError("The sandbox runs no kubelet (controllers are off); start it with "
+                                      "run_controllers=True to pull images.")
+        self._controllers.images.add_image(ref, logs=logs)
+
     async def stop(self) -> None:
         if self._http is not None:
             await self._http.close_watches()
