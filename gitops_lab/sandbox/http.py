@@ -14,20 +14,36 @@ import contextlib
 import hmac
 import json
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import unquote
 
-import yaml
 from aiohttp import web
 
 from gitops_lab.sandbox import api as apis
-from gitops_lab.sandbox import discovery, openapi, protobuf, registry, statuses, tables
+from gitops_lab.sandbox import (
+    discovery,
+    documents,
+    openapi,
+    patching,
+    protobuf,
+    registry,
+    schemas,
+    selectors,
+    statuses,
+    tables,
+    validation,
+)
+from gitops_lab.sandbox.validation import go_quote
 
 log = logging.getLogger(__name__)
 
 MAX_BODY = 3 * 1024 * 1024
 JSON = "application/json"
+PROTOBUF = "application/vnd.kubernetes.protobuf"
+MEDIA_TYPES = (JSON, "application/yaml", PROTOBUF)
+"""What kube-apiserver decodes in create, update and delete bodies (custom resources: no protobuf)."""
 PUBLIC_PATHS = frozenset({"/healthz", "/livez", "/readyz", "/version"})
 PATCH_TYPES = ("application/json-patch+json", "application/merge-patch+json",
                "application/strategic-merge-patch+json", "application/apply-patch+yaml",
@@ -35,6 +51,11 @@ PATCH_TYPES = ("application/json-patch+json", "application/merge-patch+json",
 RETURN_DELETED = frozenset({"pods", "namespaces", "services", "serviceaccounts"})
 """Kinds whose delete answers the deleted object rather than a Status (their stores' ReturnDeletedObject)."""
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+DELETE_OPTIONS = "io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions"
+_INT64 = re.compile(r"[+-]?[0-9]+")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+FIELD_MANAGER_MAX = 128
+META_GROUP = "meta.k8s.io"
 
 
 def dumps(obj: Any) -> bytes:
@@ -43,9 +64,37 @@ def dumps(obj: Any) -> bytes:
 
 def json_response(obj: Any, status: int = 200, warnings: list[str] | None = None) -> web.Response:
     resp = web.Response(body=dumps(obj), status=status, content_type=JSON)
-    for warning in warnings or []:
-        resp.headers.add("Warning", '299 - "' + warning.replace('"', '\\"') + '"')
+    for header in warning_headers(warnings or []):
+        resp.headers.add("Warning", header)
     return resp
+
+
+WARNINGS_TOTAL_RUNES = 4 * 1024
+WARNING_ITEM_RUNES = 256
+_HEADER_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
+def warning_headers(warnings: list[str]) -> list[str]:
+    """``Warning`` header values as kube-apiserver's warning recorder writes them: ``299 - "<text>"`` with
+    backslashes and quotes escaped, duplicates dropped, and past 4096 characters in all every text cut to 256.
+    Control characters, which no header may carry, become spaces (Go's server does that to line breaks)."""
+    texts = [t for t in dict.fromkeys(warnings) if t and not _LONE_SURROGATE.search(t)]
+    kept: list[str] = []
+    written, truncating = 0, False
+    for index, text in enumerate(texts):
+        if truncating and written >= WARNINGS_TOTAL_RUNES:
+            break
+        if truncating:
+            text = text[:WARNING_ITEM_RUNES]
+        if written + len(text) <= WARNINGS_TOTAL_RUNES or truncating:
+            written += len(text)
+            kept.append(text)
+            continue
+        truncating = True  # over the total: start again with every text so far cut short
+        kept = [t[:WARNING_ITEM_RUNES] for t in texts[:index + 1]]
+        written = sum(len(t) for t in kept)
+    return ['299 - "' + _HEADER_CONTROL.sub(" ", t.replace("\\", "\\\\").replace('"', '\\"')) + '"'
+            for t in kept]
 
 
 def error_response(err: statuses.ApiError) -> web.Response:
@@ -93,7 +142,7 @@ class HttpApi:
 
     def app(self) -> web.Application:
         app = web.Application(client_max_size=MAX_BODY, middlewares=[self._guard])
-        app.router.add_route("*", "/{tail:.*}", self.dispatch)
+        app.router.add_route("*", r"/{tail:[\s\S]*}", self.dispatch)  # every path, line breaks too
         return app
 
     @web.middleware
@@ -106,6 +155,8 @@ class HttpApi:
             return error_response(err)
         except web.HTTPRequestEntityTooLarge:
             return error_response(statuses.too_large())
+        except web.HTTPNotFound:  # a path aiohttp's router could not take
+            return error_response(statuses.not_found_path())
         except (asyncio.CancelledError, ConnectionResetError):
             raise
         except Exception as err:  # a bug: answer as the apiserver would, keep serving
@@ -128,6 +179,8 @@ class HttpApi:
         if head in ("healthz", "livez", "readyz") and len(parts) == 1:
             return web.Response(text="ok", content_type="text/plain")
         if head == "version" and len(parts) == 1:
+            if request.method != "GET":
+                raise statuses.method_not_allowed()
             return json_response(discovery.version_info())
         if head == "openapi":
             return self._openapi(parts[1:], request.query.get("hash"))
@@ -190,6 +243,12 @@ class HttpApi:
             return json_response(listing)
         target = self._target(group, version, rest)
         method = request.method
+        if target.rt.namespaced and target.namespace is None and method != "GET":
+            raise statuses.method_not_allowed()  # across namespaces there are only lists and watches
+        if target.name is not None and not (method == "GET" and _flag(request.query.get("watch"))):
+            _check_path_name(target.name)
+        if method == "GET" and Negotiated(request.headers.get("Accept", "")).as_kind == "Table":
+            _check_table_options(request.query.get("includeObject", ""))
         if method == "GET":
             return await self._get(request, target)
         if method == "POST":
@@ -215,6 +274,8 @@ class HttpApi:
         if rt is None or (namespace is not None and not rt.namespaced):
             raise statuses.not_found_path()
         name = rest[1] if len(rest) > 1 else None
+        if rt.namespaced and namespace is None and name is not None:
+            raise statuses.not_found_path()  # across namespaces there are only lists and watches
         sub = rest[2] if len(rest) > 2 else None
         if sub is not None and sub not in rt.subresources:
             raise statuses.not_found_path()
@@ -224,12 +285,21 @@ class HttpApi:
     async def _get(self, request: web.Request, t: Target) -> web.StreamResponse:
         q = request.query
         if t.name is None:
+            limit = _int(q.get("limit"))
             if _flag(q.get("watch")):
                 return await self._watch(request, t)
+            rv = q.get("resourceVersion")
+            if rv:
+                try:
+                    apis.parse_resource_version(rv)
+                except statuses.ApiError as err:  # the storage's list check words it as a bad request
+                    raise statuses.bad_request(f"invalid resource version: {err.message}") from None
             listed = self.api.list(t.rt, t.namespace, label_selector=q.get("labelSelector"),
-                                   field_selector=q.get("fieldSelector"), limit=_int(q.get("limit"), "limit"),
+                                   field_selector=q.get("fieldSelector"), limit=limit if limit and limit > 0 else None,
                                    continue_token=q.get("continue"), copy_items=False)
             return self._render_list(request, t.rt, listed)
+        if q.get("resourceVersion"):
+            apis.parse_resource_version(q["resourceVersion"])  # the watch cache's check: 500 as kube-apiserver
         if t.subresource == "log":
             return self._logs(request, t)
         if t.subresource == "scale":
@@ -261,7 +331,7 @@ class HttpApi:
 
     def _table(self, request: web.Request, rt: registry.ResourceType, objects: list[dict[str, Any]],
                list_meta: dict[str, Any]) -> dict[str, Any]:
-        include = request.query.get("includeObject", "Metadata")
+        include = request.query.get("includeObject") or "Metadata"
         return tables.to_table(rt.key, [{**o, "apiVersion": rt.api_version, "kind": rt.kind} for o in objects],
                                now=self.api.clock.now(), include_object=include,
                                printer_columns=self._printer_columns(rt), list_meta=list_meta)
@@ -277,6 +347,10 @@ class HttpApi:
 
     def _logs(self, request: web.Request, t: Target) -> web.Response:
         assert t.name is not None
+        tail = _int(request.query.get("tailLines"))
+        if tail is not None and tail < 0:  # ValidatePodLogOptions runs before the pod is looked up
+            raise statuses.invalid("PodLogOptions", t.name, [statuses.cause(
+                "FieldValueInvalid", f"Invalid value: {tail}: must be greater than or equal to 0", "tailLines")])
         pod = self.api.get(t.rt, t.namespace, t.name)
         container = request.query.get("container")
         containers = [c.get("name") for c in pod.get("spec", {}).get("containers", [])]
@@ -287,7 +361,6 @@ class HttpApi:
             raise statuses.bad_request(f"container {container} is not valid for pod {t.name}")
         source = self.api.log_source
         text = source(pod, container or (containers[0] if containers else None)) if source else ""
-        tail = _int(request.query.get("tailLines"), "tailLines")
         if tail is not None:
             lines = text.splitlines(keepends=True)
             text = "".join(lines[-tail:]) if tail else ""
@@ -296,8 +369,10 @@ class HttpApi:
     # ---- watches ---------------------------------------------------------------------------------------
     async def _watch(self, request: web.Request, t: Target) -> web.StreamResponse:
         q = request.query
-        timeout = _int(q.get("timeoutSeconds"), "timeoutSeconds")
+        timeout = _int(q.get("timeoutSeconds"))
         negotiated = Negotiated(request.headers.get("Accept", ""))
+        if q.get("resourceVersion"):
+            apis.parse_resource_version(q["resourceVersion"])  # the watch cache's check: 500 as kube-apiserver
         events = self.api.watch(
             t.rt, t.namespace, resource_version=q.get("resourceVersion"),
             label_selector=q.get("labelSelector"), field_selector=q.get("fieldSelector"),
@@ -313,7 +388,7 @@ class HttpApi:
         assert task is not None
         self.watches.add(task)
         try:
-            async with asyncio.timeout(timeout if timeout else None):
+            async with asyncio.timeout(max(timeout, 0) if timeout else None):
                 async for event in events:
                     obj = event.object
                     if negotiated.as_kind == "Table" and event.type not in ("ERROR", "BOOKMARK"):
@@ -338,47 +413,66 @@ class HttpApi:
             await asyncio.wait(list(self.watches), timeout=2)
 
     # ---- writes ----------------------------------------------------------------------------------------
-    def _write_options(self, request: web.Request) -> apis.WriteOptions:
+    def _write_options(self, request: web.Request, kind: str, patch_type: str | None = None) -> apis.WriteOptions:
+        """The query's CreateOptions, UpdateOptions or PatchOptions (``kind``), checked as kube-apiserver's
+        ``Validate<Kind>`` does: 422 Invalid listing every bad option."""
         q = request.query
         dry_run = q.getall("dryRun", [])
-        for value in dry_run:
-            if value != "All":
-                raise statuses.bad_request(f'dryRun: Unsupported value: "{value}": supported values: "All"')
-        validation = q.get("fieldValidation", "Warn")
-        if validation not in ("Strict", "Warn", "Ignore"):
-            raise statuses.bad_request(f'fieldValidation: Unsupported value: "{validation}": supported values: '
-                                       f'"Ignore", "Strict", "Warn"')
-        return apis.WriteOptions(dry_run=bool(dry_run), field_manager=q.get("fieldManager"),
-                                 field_validation=validation, force=_flag(q.get("force")),
+        manager = q.get("fieldManager", "")
+        validation = q.get("fieldValidation", "")
+        causes: list[dict[str, str]] = []
+        if patch_type is not None and patch_type.startswith("application/apply-patch"):
+            if not manager:
+                causes.append(statuses.cause("FieldValueRequired", "Required value: is required for apply patch",
+                                             "fieldManager"))
+        elif patch_type is not None and "force" in q:
+            causes.append(statuses.cause("FieldValueForbidden",
+                                         "Forbidden: may not be specified for non-apply patch", "force"))
+        causes += _field_manager_causes(manager)
+        causes += _dry_run_causes(dry_run)
+        if validation not in ("", "Ignore", "Strict", "Warn"):
+            causes.append(statuses.cause("FieldValueNotSupported", f"Unsupported value: {go_quote(validation)}: "
+                                         f'supported values: "", "Ignore", "Strict", "Warn"', "fieldValidation"))
+        if causes:
+            raise statuses.invalid(kind, "", causes, META_GROUP)
+        return apis.WriteOptions(dry_run=bool(dry_run), field_manager=manager or None,
+                                 field_validation=validation or "Warn", force=_flag(q.get("force")),
                                  user_agent=request.headers.get("User-Agent"))
 
-    async def _body(self, request: web.Request, opts: apis.WriteOptions | None) -> Any:
-        raw = await request.read()
-        content_type = request.headers.get("Content-Type", JSON).split(";")[0].strip().lower() or JSON
-        if content_type == "application/vnd.kubernetes.protobuf":
+    async def _read_body(self, request: web.Request, rt: registry.ResourceType) -> tuple[str, bytes]:
+        """The body's media type and bytes: 415 for a type the resource does not decode (checked first, as
+        kube-apiserver negotiates the decoder before reading), 413 past 3 MiB."""
+        content_type = _media_type(request.headers.get("Content-Type", "")) or JSON
+        accepted = MEDIA_TYPES[:2] if rt.is_custom else MEDIA_TYPES
+        if content_type not in accepted:
+            raise statuses.unsupported_media_type(accepted)
+        return content_type, await request.read()
+
+    @staticmethod
+    def _decode(content_type: str, raw: bytes, opts: apis.WriteOptions | None) -> Any:
+        if content_type == PROTOBUF:
             return protobuf.decode(raw)
-        if content_type in (JSON, "*/*"):
-            return _parse_json(raw, opts)
-        if content_type in ("application/yaml", "application/x-yaml", "text/yaml"):
-            try:
-                return yaml.safe_load(raw)
-            except yaml.YAMLError as err:
-                raise statuses.bad_request(f"error converting YAML to JSON: {err}") from None
-        raise statuses.unsupported_media_type(content_type)
+        if content_type == JSON:
+            value = _parse_json(raw, opts)
+        else:
+            value = documents.loads_yaml(raw, "error converting YAML to JSON: ")
+        return {} if value is None else value  # Go leaves the typed object empty when it decodes null
 
     async def _create(self, request: web.Request, t: Target) -> web.Response:
         if t.name is not None:
             raise statuses.method_not_allowed()
-        opts = self._write_options(request)
-        body = await self._body(request, opts)
+        content_type, raw = await self._read_body(request, t.rt)
+        opts = self._write_options(request, "CreateOptions")
+        body = self._decode(content_type, raw, opts)
         obj = self.api.create(t.rt, t.namespace, body, opts)
         return self._render_object(request, t.rt, obj, 201, opts.warnings)
 
     async def _update(self, request: web.Request, t: Target) -> web.Response:
         if t.name is None:
             raise statuses.method_not_allowed()
-        opts = self._write_options(request)
-        body = await self._body(request, opts)
+        content_type, raw = await self._read_body(request, t.rt)
+        opts = self._write_options(request, "UpdateOptions")
+        body = self._decode(content_type, raw, opts)
         if t.subresource == "finalize" and t.rt.key == "namespaces":
             obj = self.api.update(t.rt, None, t.name, body, opts, subresource=None)
             return json_response(obj, 200, opts.warnings)
@@ -393,8 +487,12 @@ class HttpApi:
             raise statuses.ApiError(415, "UnsupportedMediaType",
                                     f"the body of the request was in an unknown format - accepted media types "
                                     f"include: {', '.join(PATCH_TYPES[:4])}")
-        opts = self._write_options(request)
         raw = await request.read()
+        opts = self._write_options(request, "PatchOptions", content_type)
+        if content_type.startswith("application/apply-patch"):
+            documents.loads_yaml(raw, "error encoding patch: ")
+        else:
+            patching.parse_body(raw)  # kube-apiserver checks the body is JSON before it looks the object up
         existed = True
         if content_type.startswith("application/apply-patch"):
             try:
@@ -406,24 +504,30 @@ class HttpApi:
 
     async def _delete(self, request: web.Request, t: Target) -> web.Response:
         q = request.query
-        raw = await request.read()
-        body: dict[str, Any] = {}
-        if raw.strip():
-            parsed = _parse_json(raw, None)
-            if not isinstance(parsed, dict):
-                raise statuses.bad_request("DeleteOptions must be an object")
-            body = parsed
+        body = await self._delete_body(request)
         dry_run = list(q.getall("dryRun", [])) + list(body.get("dryRun") or [])
         preconditions = body.get("preconditions") or {}
-        grace = q.get("gracePeriodSeconds", body.get("gracePeriodSeconds"))
+        grace = _int(q.get("gracePeriodSeconds"))
+        if grace is None:
+            grace = body.get("gracePeriodSeconds")
         propagation = q.get("propagationPolicy", body.get("propagationPolicy"))
-        if body.get("orphanDependents") is True or _flag(q.get("orphanDependents")):
-            propagation = "Orphan"
+        orphan = _flag(q["orphanDependents"]) if "orphanDependents" in q else body.get("orphanDependents")
+        causes: list[dict[str, str]] = []
+        if orphan is not None and propagation is not None:
+            causes.append(statuses.cause("FieldValueInvalid", f"Invalid value: {selectors.go_json(propagation)}: "
+                                         f"orphanDependents and deletionPropagation cannot be both set",
+                                         "propagationPolicy"))
         if propagation not in (None, "Foreground", "Background", "Orphan"):
-            raise statuses.bad_request(f'propagationPolicy: Unsupported value: "{propagation}": supported values: '
-                                       f'"Foreground", "Background", "Orphan"')
+            causes.append(statuses.cause("FieldValueNotSupported", f"Unsupported value: "
+                                         f"{selectors.go_json(propagation)}: supported values: \"Foreground\", "
+                                         f'"Background", "Orphan", "nil"', "propagationPolicy"))
+        causes += _dry_run_causes(dry_run)
+        if causes:
+            raise statuses.invalid("DeleteOptions", "", causes, META_GROUP)
+        if orphan:
+            propagation = "Orphan"
         opts = apis.DeleteOptions(propagation=propagation, dry_run=bool(dry_run),
-                                  grace_period=_int(grace, "gracePeriodSeconds"),
+                                  grace_period=1 if grace is not None and grace < 0 else grace,  # as BeforeDelete
                                   precondition_uid=preconditions.get("uid"),
                                   precondition_rv=preconditions.get("resourceVersion"))
         if t.name is None:
@@ -441,24 +545,98 @@ class HttpApi:
                               "details": {k: v for k, v in details.items() if v}})
 
 
+    async def _delete_body(self, request: web.Request) -> dict[str, Any]:
+        """The DeleteOptions a DELETE carries in its body (``{}`` when none), decoded as kube-apiserver does:
+        415 for an unknown media type, 400 when it is not a DeleteOptions."""
+        raw = await request.read()
+        if not raw:
+            return {}
+        content_type = _media_type(request.headers.get("Content-Type", "")) or JSON
+        if content_type not in MEDIA_TYPES:
+            raise statuses.unsupported_media_type(MEDIA_TYPES)
+        if content_type == PROTOBUF:
+            raise statuses.bad_request("the sandbox decodes DeleteOptions from JSON or YAML only")
+        parsed = self._decode(content_type, raw, None)
+        if not isinstance(parsed, dict):
+            raise statuses.bad_request(f"json: cannot unmarshal {_json_kind(parsed)} into Go value of type "
+                                       f"v1.DeleteOptions")
+        errors = validation.type_errors(schemas.definition(DELETE_OPTIONS), parsed)
+        if errors:
+            raise statuses.bad_request(errors[0])
+        return parsed
+
+
 def _partial(rt: registry.ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
     return {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": obj.get("metadata", {})}
 
 
 def _flag(value: str | None) -> bool:
-    return value is not None and value.lower() in ("true", "1")
+    """A boolean query parameter as the apiserver's parameter codec reads it: present and not ``0``/``false``."""
+    return value is not None and value != "0" and value.lower() != "false"
 
 
-def _int(value: Any, name: str) -> int | None:
-    if value is None or value == "":
+def _int(value: str | None) -> int | None:
+    """An int64 query parameter as ``strconv.ParseInt`` reads it; 400 with its error otherwise."""
+    if value is None:
         return None
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise statuses.bad_request(f'{name}: Invalid value: "{value}": must be an integer') from None
-    if number < 0:
-        raise statuses.bad_request(f'{name}: Invalid value: "{value}": must be greater than or equal to 0')
+    if not _INT64.fullmatch(value):
+        raise statuses.bad_request(f"strconv.ParseInt: parsing {go_quote(value)}: invalid syntax")
+    number = int(value)
+    if not -(2 ** 63) <= number < 2 ** 63:
+        raise statuses.bad_request(f"strconv.ParseInt: parsing {go_quote(value)}: value out of range")
     return number
+
+
+def _check_table_options(include_object: str) -> None:
+    """``ValidateTableOptions``, which kube-apiserver applies before it converts anything to a Table."""
+    if include_object not in ("", "Metadata", "Object", "None"):
+        raise statuses.bad_request(f"Unable to convert to Table as requested: includeObject: Invalid value: "
+                                   f"{go_quote(include_object)}: must be 'Metadata', 'Object', 'None', or empty")
+
+
+def _media_type(header: str) -> str:
+    """The media type of a Content-Type header, lower-cased, without parameters."""
+    return header.split(";", 1)[0].strip().lower()
+
+
+def _check_path_name(name: str) -> None:
+    """A name in a URL as the registry's key functions check it (``content.IsPathSegmentName``): 400."""
+    problems = [f"may not be '{name}'"] if name in (".", "..") else [
+        f"may not contain '{c}'" for c in ("/", "%") if c in name]
+    if problems:
+        raise statuses.bad_request(f"Name parameter invalid: {go_quote(name)}: {';'.join(problems)}")
+
+
+def _field_manager_causes(manager: str) -> list[dict[str, str]]:
+    """``ValidateFieldManager``: at most 128 bytes, printable characters only."""
+    causes = []
+    if len(manager.encode("utf-8", "surrogatepass")) > FIELD_MANAGER_MAX:
+        causes.append(statuses.cause("FieldValueTooLong",
+                                     f"Too long: may not be more than {FIELD_MANAGER_MAX} bytes", "fieldManager"))
+    position = 0
+    for char in manager:
+        if not char.isprintable():
+            causes.append(statuses.cause("FieldValueInvalid", f"Invalid value: {go_quote(manager)}: invalid "
+                                         f"character U+{ord(char):04X} (at position {position})", "fieldManager"))
+        position += len(char.encode("utf-8", "surrogatepass"))
+    return causes
+
+
+def _dry_run_causes(dry_run: list[str]) -> list[dict[str, str]]:
+    """``ValidateDryRun``: every value must be ``All``; the message shows them all."""
+    if all(value == "All" for value in dry_run):
+        return []
+    return [statuses.cause("FieldValueNotSupported",
+                           f'Unsupported value: {selectors.go_json(dry_run)}: supported values: "All"', "dryRun")]
+
+
+def _json_kind(value: Any) -> str:
+    """How encoding/json names a value it cannot unmarshal into a struct."""
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, bool):
+        return "bool"
+    return "string" if isinstance(value, str) else "number"
 
 
 def _parse_json(raw: bytes, opts: apis.WriteOptions | None) -> Any:
@@ -472,10 +650,7 @@ def _parse_json(raw: bytes, opts: apis.WriteOptions | None) -> Any:
             result[key] = value
         return result
 
-    try:
-        data = json.loads(raw, object_pairs_hook=pairs)
-    except (ValueError, RecursionError) as err:
-        raise statuses.bad_request(f"error decoding request body as JSON: {err}") from None
+    data = documents.loads_json(raw, "error decoding request body as JSON: ", object_pairs_hook=pairs)
     if duplicates and opts is not None:
         messages = [f'json: duplicate field "{key}"' for key in duplicates]
         if opts.field_validation == "Strict":

@@ -24,7 +24,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any, ParamSpec, TypeVar
 
-from gitops_lab.sandbox import statuses
+from gitops_lab.sandbox import documents, statuses
 from gitops_lab.sandbox.schemas import Schema
 
 JSON_PATCH = "application/json-patch+json"
@@ -51,13 +51,13 @@ _R = TypeVar("_R")
 
 
 def _depth_guarded(apply: Callable[_P, _R]) -> Callable[_P, _R]:
-    """Turn Python's recursion limit (documents nested hundreds deep) into an ApiError, never a crash."""
+    """Turn Python's recursion limit (documents nested hundreds deep) into a 400, never a crash or a 500."""
     @functools.wraps(apply)
     def guarded(*args: _P.args, **kwargs: _P.kwargs) -> _R:
         try:
             return apply(*args, **kwargs)
         except RecursionError:
-            raise statuses.internal("the document nests too deeply to patch") from None
+            raise statuses.too_deep(documents.MAX_DEPTH) from None
     return guarded
 
 
@@ -110,23 +110,9 @@ def _unsupported(accepted: Sequence[str]) -> statuses.ApiError:
 
 
 def parse_body(body: bytes | str) -> Any:
-    """The JSON value of a patch body; 400 ``invalid JSON patch`` when it is not JSON (checked before any type)."""
-    text = body.decode("utf-8", errors="replace") if isinstance(body, bytes) else body
-    try:
-        return json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
-    except (ValueError, RecursionError):
-        raise statuses.bad_request("invalid JSON patch") from None
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if math.isinf(value):
-        raise ValueError(f"{text} does not fit a float64")
-    return value
+    """The JSON value of a patch body; 400 ``invalid JSON patch`` when it is not JSON (checked before any type),
+    400 when it nests deeper than the sandbox serves (:data:`~gitops_lab.sandbox.documents.MAX_DEPTH`)."""
+    return documents.loads_json(body, "", message="invalid JSON patch")
 
 
 def _check_validation(field_validation: str) -> bool:

@@ -141,8 +141,8 @@ def nested(depth: int) -> list[Any]:
 def test_deeply_nested_documents_fail_as_api_errors(apply: Callable[[Any], Any]) -> None:
     assert apply(nested(50))["x"]["y"] == nested(50)
     err = api_error(apply, nested(5000))
-    assert (err.code, err.reason) == (500, "InternalError")
-    assert err.message == "Internal error occurred: the document nests too deeply to patch"
+    assert (err.code, err.reason) == (400, "BadRequest")  # the sandbox's depth limit, not a server fault
+    assert err.message == "the request body nests deeper than 100 levels, which the sandbox does not serve"
 
 
 def test_field_validation_must_be_known_and_empty_means_warn() -> None:
