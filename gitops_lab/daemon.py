@@ -72,7 +72,7 @@ class LabProcess:
 
     async def _start(self) -> None:
         await self.provider.start(progress)
-        self._register_images()
+        await self._register_images()
         progress("Starting the Git server …")
         await self.git.start()
         await asyncio.to_thread(self._seed)
@@ -99,11 +99,11 @@ class LabProcess:
             except Exception:
                 log.exception("Stopping the %s failed", name)
 
-    def _register_images(self) -> None:
+    async def _register_images(self) -> None:
         """The demo app's image must be pullable where the cluster is the sandbox (no registry behind it)."""
         add_image = getattr(self.provider, "add_image", None)
         if add_image is not None:
-            add_image(demo_app.IMAGE, demo_app.LOG_LINES)
+            await add_image(demo_app.IMAGE, demo_app.LOG_LINES)
 
     def _seed(self, force: bool = False) -> None:
         """The repositories a new lab starts with: the demo app and its fleet, main protected."""
@@ -171,7 +171,7 @@ class LabProcess:
         running = self.reconciler is not None
         await self._disable_gitops()
         await self.provider.reset(progress)
-        self._register_images()
+        await self._register_images()
         await asyncio.to_thread(self._seed, True)
         self.timeline.record("reset", message="the lab went back to its seeded state")
         if running:

@@ -446,7 +446,9 @@ class Reconciler:
         assert obj is not None
         try:
             applied = await self.client.apply(obj, FIELD_MANAGER, force=True)
-            drift = diffs.diff_object(obj, applied)
+            # Only an object that had fields added by hand can still carry them after the apply.
+            hand_added = action.drift is not None and any(f.kind == "added" for f in action.drift.fields)
+            drift = diffs.diff_object(obj, applied) if hand_added else None
             removals = diffs.drift_fields_to_remove(drift) if drift else []
             if removals:
                 meta = obj.get("metadata") or {}

@@ -134,9 +134,12 @@ class Negotiated:
 class HttpApi:
     """The aiohttp application around an :class:`~gitops_lab.sandbox.api.Api`."""
 
-    def __init__(self, api: apis.Api, token: str) -> None:
+    def __init__(self, api: apis.Api, token: str,
+                 add_image: Callable[[str, tuple[str, ...]], None] | None = None) -> None:
         self.api = api
         self.token = token
+        self.add_image = add_image
+        """The sandbox's own extension, ``POST /sandbox/images`` {"image", "logs"}: make an image pullable."""
         self.watches: set[asyncio.Task[Any]] = set()
         self.ready = asyncio.Event()
 
@@ -184,6 +187,8 @@ class HttpApi:
             return json_response(discovery.version_info())
         if head == "openapi":
             return self._openapi(parts[1:], request.query.get("hash"))
+        if head == "sandbox" and parts[1:] == ["images"]:
+            return await self._images(request)
         if head == "api":
             if len(parts) == 1:
                 return self._discovery_root(request, core=True)
@@ -200,6 +205,21 @@ class HttpApi:
                 return json_response(group)
             return await self._resource_or_list(request, parts[1], parts[2], parts[3:])
         raise statuses.not_found_path()
+
+    async def _images(self, request: web.Request) -> web.Response:
+        """Not Kubernetes: the sandbox's image catalog, which the lab extends with the images its CI builds."""
+        if request.method != "POST" or self.add_image is None:
+            raise statuses.method_not_allowed()
+        body = _parse_json(await request.read(), None)
+        image, logs = (body.get("image"), body.get("logs", [])) if isinstance(body, dict) else (None, None)
+        if not isinstance(image, str) or not image or not isinstance(logs, list) or \
+                not all(isinstance(line, str) for line in logs):
+            raise statuses.bad_request('an image registration is {"image": "<reference>", "logs": ["<line>", ...]}')
+        try:
+            self.add_image(image, tuple(logs))
+        except ValueError as err:
+            raise statuses.bad_request(f"{image!r} is not an image reference: {err}") from None
+        return json_response({"image": image}, 201)
 
     def _discovery_root(self, request: web.Request, core: bool) -> web.Response:
         if request.method != "GET":

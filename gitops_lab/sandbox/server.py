@@ -85,7 +85,8 @@ class SandboxServer:
         if self.settings.run_controllers:
             self._controllers = controllers.ControllerManager(self.api, self.clock, self.settings)
             await _maybe_await(self._controllers.start())
-        self._http = http.HttpApi(self.api, creds.token)
+        self._http = http.HttpApi(self.api, creds.token,
+                                  add_image=self.add_image if self._controllers is not None else None)
         ssl_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         ssl_context.load_cert_chain(creds.server_cert, creds.server_key)
         runner = web.AppRunner(self._http.app(), access_log=None, handle_signals=False, shutdown_timeout=1.0)
