@@ -327,8 +327,11 @@ class Reconciler:
         self.timeline.record("reconcile_started", kustomization=_ks_name(key), revision=revision)
         try:
             desired = await self._build(key, spec, artifact)
-            inventory = await self._apply(key, ks, desired)
+            phases = {"build_ms": (time.monotonic() - began) * 1000}
+            inventory = await self._apply(key, ks, desired, phases)
+            mark = time.monotonic()
             await self._wait_healthy(key, spec, desired)
+            phases["health_ms"] = (time.monotonic() - mark) * 1000
         except building.BuildError as err:
             await self._ks_failed(key, ks, err.reason, err.message, revision, began)
             return retry
@@ -351,7 +354,8 @@ class Reconciler:
             status["lastHandledReconcileAt"] = requested
         await self._write_status(KUSTOMIZATION, key, ks, status)
         self.timeline.record("reconcile_finished", kustomization=_ks_name(key), revision=revision,
-                             duration_ms=took * 1000, message=message)
+                             duration_ms=took * 1000, message=message, details={k: round(v, 1) for k, v in
+                                                                                phases.items()})
         await self._event(ks, "Normal", "ReconciliationSucceeded",
                           f"Reconciliation finished in {durations.render(took)}, next run in "
                           f"{durations.render(interval)}")
@@ -420,25 +424,37 @@ class Reconciler:
             found.update(part)
         return {entry: found.get(entry) for entry in wanted}
 
-    async def _apply(self, key: Key, ks: dict[str, Any], desired: list[dict[str, Any]]) -> list[tuple[str, str]]:
-        """Apply what departed from Git, prune what left it; the new inventory as (id, version) pairs."""
+    async def _apply(self, key: Key, ks: dict[str, Any], desired: list[dict[str, Any]],
+                     phases: dict[str, float]) -> list[tuple[str, str]]:
+        """Apply what departed from Git, prune what left it; the new inventory as (id, version) pairs.
+
+        ``phases`` receives how long each step took (live_ms, plan_ms, apply_ms, prune_ms) and what was written.
+        """
+        mark = time.monotonic()
         spec = ks.get("spec") or {}
         previous = [(str(e.get("id", "")), str(e.get("v", "v1")))
                     for e in ((ks.get("status") or {}).get("inventory") or {}).get("entries") or []]
         live = await self._live(desired, previous)
+        phases["live_ms"], mark = (time.monotonic() - mark) * 1000, time.monotonic()
         actions = plans.plan(desired, live, [entry for entry, _ in previous], prune=bool(spec.get("prune")),
                              owner=(key[1], key[0]))
+        phases["plan_ms"], mark = (time.monotonic() - mark) * 1000, time.monotonic()
         semaphore = asyncio.Semaphore(self.settings.apply_concurrency)
 
         async def limited(action: plans.Action) -> None:
             async with semaphore:
                 await self._apply_one(key, action)
 
-        for batch in _batches([a for a in actions if a.kind == "apply"]):
+        applies = [a for a in actions if a.kind == "apply"]
+        for batch in _batches(applies):
             await asyncio.gather(*(limited(action) for action in batch))
+        phases["apply_ms"], mark = (time.monotonic() - mark) * 1000, time.monotonic()
         versions = dict(previous)
-        for action in [a for a in actions if a.kind == "prune"]:
+        prunes = [a for a in actions if a.kind == "prune"]
+        for action in prunes:
             await self._prune_one(key, action, versions.get(action.id, "v1"))
+        phases["prune_ms"] = (time.monotonic() - mark) * 1000
+        phases["applied"], phases["pruned"] = len(applies), len(prunes)
         return [(diffs.inventory_id(o), _version(o)) for o in desired]
 
     async def _apply_one(self, key: Key, action: plans.Action) -> None:
