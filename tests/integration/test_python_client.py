@@ -30,6 +30,9 @@ from gitops_lab.sandbox import server
 T = TypeVar("T")
 Obj = dict[str, Any]
 DEADLINE = 30.0
+OURS = "suite=python-client"
+"""Every ConfigMap the tests make carries this label; lists and watches select it, so what controllers put into a
+namespace (a real cluster's kube-root-ca.crt) stays out of the comparisons."""
 
 
 # ---- fixtures ----------------------------------------------------------------------------------------------
@@ -93,7 +96,8 @@ def _gone(read: Callable[..., Any], *args: Any, **kwargs: Any) -> bool:
 
 def _configmap(name: str, data: dict[str, str] | None = None, labels: dict[str, str] | None = None
                ) -> k8s.V1ConfigMap:
-    return k8s.V1ConfigMap(metadata=k8s.V1ObjectMeta(name=name, labels=labels), data=data or {"k": "v"})
+    return k8s.V1ConfigMap(metadata=k8s.V1ObjectMeta(name=name, labels={"suite": "python-client", **(labels or {})}),
+                           data=data or {"k": "v"})
 
 
 def _deployment(name: str, replicas: int = 1, image: str = "nginx:1.27") -> k8s.V1Deployment:
@@ -404,17 +408,17 @@ def test_patch_content_types(apps: k8s.AppsV1Api, namespace: str) -> None:
 # ---- watches -----------------------------------------------------------------------------------------------
 def test_watch_resumes_from_a_resource_version_with_bookmarks(core: k8s.CoreV1Api, namespace: str) -> None:
     core.create_namespaced_config_map(namespace, _configmap("before"))
-    rv = core.list_namespaced_config_map(namespace).metadata.resource_version
+    rv = core.list_namespaced_config_map(namespace, label_selector=OURS).metadata.resource_version
     core.create_namespaced_config_map(namespace, _configmap("later"))
     core.patch_namespaced_config_map("before", namespace, {"data": {"k": "changed"}})
     core.delete_namespaced_config_map("later", namespace)
-    last_rv = core.list_namespaced_config_map(namespace).metadata.resource_version
+    last_rv = core.list_namespaced_config_map(namespace, label_selector=OURS).metadata.resource_version
 
     w = watch.Watch()
     seen: list[tuple[str, str]] = []
     bookmark: Obj | None = None
     started = time.monotonic()
-    for event in w.stream(core.list_namespaced_config_map, namespace, resource_version=rv,
+    for event in w.stream(core.list_namespaced_config_map, namespace, resource_version=rv, label_selector=OURS,
                           allow_watch_bookmarks=True, timeout_seconds=10):
         if event["type"] == "BOOKMARK":
             bookmark = event["raw_object"]
@@ -432,7 +436,7 @@ def test_watch_resumes_from_a_resource_version_with_bookmarks(core: k8s.CoreV1Ap
     # Without a resourceVersion the watch starts with the current state.
     w = watch.Watch()
     initial = []
-    for event in w.stream(core.list_namespaced_config_map, namespace, timeout_seconds=10):
+    for event in w.stream(core.list_namespaced_config_map, namespace, label_selector=OURS, timeout_seconds=10):
         initial.append((event["type"], event["object"].metadata.name, event["object"].data))
         w.stop()
     assert initial == [("ADDED", "before", {"k": "changed"})]
@@ -441,12 +445,12 @@ def test_watch_resumes_from_a_resource_version_with_bookmarks(core: k8s.CoreV1Ap
 def test_bookmarks_come_on_a_busy_watch_too(core: k8s.CoreV1Api, namespace: str) -> None:
     """Bookmarks are periodic, not only for idle watches: a steady trickle of events does not hold them back."""
     core.create_namespaced_config_map(namespace, _configmap("busy"))
-    rv = core.list_namespaced_config_map(namespace).metadata.resource_version
+    rv = core.list_namespaced_config_map(namespace, label_selector=OURS).metadata.resource_version
     core.patch_namespaced_config_map("busy", namespace, {"data": {"n": "first"}})
     w = watch.Watch()
     started = time.monotonic()
     events: list[str] = []
-    for event in w.stream(core.list_namespaced_config_map, namespace, resource_version=rv,
+    for event in w.stream(core.list_namespaced_config_map, namespace, resource_version=rv, label_selector=OURS,
                           allow_watch_bookmarks=True, timeout_seconds=10):
         events.append(event["type"])
         if event["type"] == "BOOKMARK":
@@ -461,7 +465,7 @@ def test_bookmarks_come_on_a_busy_watch_too(core: k8s.CoreV1Api, namespace: str)
 def test_watch_with_a_label_selector_sees_objects_enter_and_leave(core: k8s.CoreV1Api, namespace: str) -> None:
     core.create_namespaced_config_map(namespace, _configmap("x", labels={"sel": "in"}))
     core.create_namespaced_config_map(namespace, _configmap("y", labels={"sel": "out"}))
-    rv = core.list_namespaced_config_map(namespace).metadata.resource_version
+    rv = core.list_namespaced_config_map(namespace, label_selector=OURS).metadata.resource_version
     core.patch_namespaced_config_map("x", namespace, {"metadata": {"labels": {"sel": "out"}}})
     core.patch_namespaced_config_map("y", namespace, {"metadata": {"labels": {"sel": "in"}}})
     core.patch_namespaced_config_map("y", namespace, {"data": {"k": "2"}})
@@ -475,7 +479,8 @@ def test_watch_with_a_label_selector_sees_objects_enter_and_leave(core: k8s.Core
     # Leaving the selection is a DELETED event carrying the object as it was (at the new resourceVersion, which
     # the client resumes from); entering it is ADDED.
     assert seen == [("DELETED", "x", "in"), ("ADDED", "y", "in"), ("MODIFIED", "y", "in")]
-    assert w.resource_version == core.list_namespaced_config_map(namespace).metadata.resource_version
+    assert w.resource_version == core.list_namespaced_config_map(namespace, label_selector=OURS).metadata \
+        .resource_version
 
 
 def test_compacted_resource_versions_are_gone(tmp_path: pathlib.Path) -> None:
@@ -530,8 +535,9 @@ def test_dynamic_client_crud_and_server_side_apply(dyn: dynamic.DynamicClient, n
     deployments = dyn.resources.get(api_version="apps/v1", kind="Deployment")
     assert deployments.group == "apps" and set(deployments.subresources) >= {"status", "scale"}
 
-    created = configmaps.create(body={"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "dyn"},
-                                      "data": {"a": "1"}}, namespace=namespace)
+    created = configmaps.create(body={"apiVersion": "v1", "kind": "ConfigMap", "data": {"a": "1"},
+                                      "metadata": {"name": "dyn", "labels": {"suite": "python-client"}}},
+                                namespace=namespace)
     assert created.metadata.name == "dyn" and created.data.a == "1"
     got = configmaps.get(name="dyn", namespace=namespace)
     assert got.metadata.uid == created.metadata.uid
@@ -540,7 +546,7 @@ def test_dynamic_client_crud_and_server_side_apply(dyn: dynamic.DynamicClient, n
     patched = configmaps.patch(name="dyn", namespace=namespace, body={"data": {"a": None}},
                                content_type="application/merge-patch+json")
     assert dict(patched.data) == {"b": "2"}
-    listed = configmaps.get(namespace=namespace)
+    listed = configmaps.get(namespace=namespace, label_selector=OURS)
     assert listed.kind == "ConfigMapList" and [i.metadata.name for i in listed.items] == ["dyn"]
 
     # Server-side apply: create, then a second manager's differing value is a conflict until forced.
@@ -792,8 +798,10 @@ def test_label_and_field_selectors(core: k8s.CoreV1Api, namespace: str) -> None:
                          ("c", {"env": "dev"}), ("d", {"env": "prod", "tier": "db", "canary": "true"})):
         core.create_namespaced_config_map(namespace, _configmap(name, labels=labels))
 
-    def names(**kwargs: Any) -> list[str]:
-        return [c.metadata.name for c in core.list_namespaced_config_map(namespace, **kwargs).items]
+    def names(label_selector: str = "", **kwargs: Any) -> list[str]:
+        selector = ",".join(s for s in (OURS, label_selector) if s)
+        return [c.metadata.name for c in core.list_namespaced_config_map(namespace, label_selector=selector,
+                                                                         **kwargs).items]
 
     assert names(label_selector="env=prod") == ["a", "d"]
     assert names(label_selector="env==prod,tier!=db") == ["a"]
@@ -853,10 +861,11 @@ def test_pagination_with_limit_and_continue(core: k8s.CoreV1Api, namespace: str)
     assert remaining == [15, 5, None]
 
     # Later pages show the list as it was when the first was read, whatever changed in between.
-    first = core.list_namespaced_config_map(namespace, limit=10)
+    first = core.list_namespaced_config_map(namespace, limit=10, label_selector="page=yes")
     core.delete_namespaced_config_map("cm-20", namespace)
-    core.create_namespaced_config_map(namespace, _configmap("cm-99"))
-    rest = core.list_namespaced_config_map(namespace, limit=100, _continue=first.metadata.var_continue)
+    core.create_namespaced_config_map(namespace, _configmap("cm-99", labels={"page": "yes"}))
+    rest = core.list_namespaced_config_map(namespace, limit=100, _continue=first.metadata.var_continue,
+                                           label_selector="page=yes")
     assert [c.metadata.name for c in rest.items] == [f"cm-{i:02d}" for i in range(10, 25)]
     assert rest.metadata.resource_version == first.metadata.resource_version and rest.metadata.var_continue is None
 
