@@ -44,11 +44,11 @@ def git(*args: str, cwd: pathlib.Path | None = None) -> subprocess.CompletedProc
 
 
 def lab_processes(lab_dir: pathlib.Path) -> list[psutil.Process]:
-    """Processes whose command line names this lab directory."""
+    """Processes of this lab: the lab process and its children (the sandbox cluster, git), by command line."""
     found = []
     for proc in psutil.process_iter(["cmdline"]):
         cmdline = " ".join(proc.info["cmdline"] or [])
-        if str(lab_dir) in cmdline and "gitops_lab.daemon" in cmdline:
+        if str(lab_dir) in cmdline and proc.pid != os.getpid() and "gitops_lab.cli" not in cmdline:
             found.append(proc)
     return found
 
@@ -85,7 +85,7 @@ def test_up_status_kubeconfig_down(lab_dir: pathlib.Path) -> None:
     lines = status.stdout.splitlines()
     assert lines[0].split() == ["COMPONENT", "HEALTH", "ADDRESS", "DETAILS"]
     assert {line.split()[0]: line.split()[1] for line in lines[1:]} == {
-        "cluster": "healthy", "git": "healthy", "control": "healthy"}
+        "cluster": "healthy", "git": "healthy", "control": "healthy", "reconciler": "healthy"}
     assert "repos=app,fleet" in status.stdout and "password=" in status.stdout
     kubeconfig = cli(lab_dir, "kubeconfig").stdout.strip()
     assert pathlib.Path(kubeconfig).is_file()
@@ -97,6 +97,7 @@ def test_up_status_kubeconfig_down(lab_dir: pathlib.Path) -> None:
     assert state is not None
     urls = [state.control_url, state.git_url, labs.status(lab_dir)["cluster"]["url"]]
     assert all(port_open(url) for url in urls)
+    assert len(lab_processes(lab_dir)) == 2  # the lab process and its sandbox cluster
     down = cli(lab_dir, "down")
     assert down.returncode == 0, down.stderr
     assert lab_processes(lab_dir) == []
@@ -151,6 +152,9 @@ def test_kill_9_is_recovered_by_the_next_up(running_lab: labs.Lab, lab_dir: path
         assert time.monotonic() < deadline
         time.sleep(0.01)
     assert labs.running(lab_dir) is None  # a stale lab.json is not taken for a lab
+    while lab_processes(lab_dir):  # its sandbox cluster goes with it (it is told to die with its parent)
+        assert time.monotonic() < deadline, lab_processes(lab_dir)
+        time.sleep(0.01)
     up = cli(lab_dir, "up")
     assert up.returncode == 0, up.stderr
     assert "Recovering from a lab that stopped without cleaning up" in up.stderr
