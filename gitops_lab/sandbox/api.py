@@ -106,6 +106,7 @@ class Api:
         self.log_source: Callable[[Obj, str | None], str] | None = None
         """Set by the kubelet: the log text of a pod's container."""
         self._cleaning: set[str] = set()
+        self._last_event_nanos = 0
         for crd in list(self.store.items(CRD_KEY)):
             self._register_crd(crd)
         for crd in list(self.store.items(CRD_KEY)):
@@ -306,12 +307,12 @@ class Api:
         else:
             errors = []
         if errors:
-            raise statuses.bad_request(prefix + errors[0])
+            raise _DecodeError(prefix, errors[0])
         unknown = validation.unknown_fields(schema, obj)
         if unknown:
             if opts.field_validation == "Strict":
                 details = ", ".join(f'unknown field "{path}"' for path in unknown)
-                raise statuses.bad_request(f"{prefix}strict decoding error: {details}")
+                raise _DecodeError(prefix, f"strict decoding error: {details}", strict=True)
             if opts.field_validation == "Warn":
                 opts.warnings.extend(f'unknown field "{path}"' for path in unknown)
             validation.prune_unknown(schema, obj)
@@ -319,6 +320,8 @@ class Api:
     def _prepare_new(self, rt: registry.ResourceType, obj: Obj, old: Obj | None = None,
                      subresource: str | None = None) -> None:
         """Defaults and server-assigned fields of a new (``old is None``) or changed object."""
+        if not rt.is_custom:  # what the typed object's encoding drops (omitempty), e.g. labels: {}
+            validation.drop_empty_optional(self.schema(rt), obj)
         defaults.apply_defaults(rt.key, obj)
         if rt.is_custom:
             defaults.apply_schema_defaults(self.schema(rt), obj)
@@ -451,7 +454,10 @@ class Api:
                                        field_validation=opts.field_validation)
         if not isinstance(patched, dict):
             raise statuses.bad_request("the patch must result in an object")
-        obj = self._decode_body(rt, _drop_nulls(patched), opts)
+        try:
+            obj = self._decode_body(rt, _drop_nulls(patched), opts)
+        except _DecodeError as err:
+            raise _patch_decode_error(rt, self.schema(rt), content_type, body, patched, err) from None
         meta = _meta(obj)
         _check_request_namespace(rt, namespace, meta)
         if meta.get("name") != name:
@@ -856,6 +862,14 @@ class Api:
         return {"kind": rt.kind, "apiVersion": rt.api_version, "metadata": meta}
 
     # ---- events (the Event kind) -----------------------------------------------------------------------
+    def _event_suffix(self) -> str:
+        """Now in hex nanoseconds, as client-go's event recorder names Events: their names sort by creation time
+        (lists, and so ``kubectl describe``, show events of the same second in the order they happened)."""
+        moment = self.clock.now()
+        nanos = max(int(moment.timestamp()) * 10**9 + moment.microsecond * 1000, self._last_event_nanos + 1)
+        self._last_event_nanos = nanos
+        return f"{nanos:x}"
+
     def record_event(self, involved: Obj, type_: str, reason: str, message: str, component: str,
                      field_path: str | None = None) -> None:
         """Create or bump a core/v1 Event about ``involved``, as controllers and the kubelet do.
@@ -884,7 +898,7 @@ class Api:
                              "resourceVersion": meta.get("resourceVersion")}
         event: Obj = {
             "apiVersion": "v1", "kind": "Event",
-            "metadata": {"name": f"{meta.get('name')}.{secrets.token_hex(8)}", "namespace": namespace,
+            "metadata": {"name": f"{meta.get('name')}.{self._event_suffix()}", "namespace": namespace,
                          "uid": str(uuid.uuid4()), "creationTimestamp": now},
             "involvedObject": involved_ref,
             "reason": reason, "message": message, "type": type_,
@@ -911,6 +925,36 @@ def deletion_due(resource_key: str, obj: Obj) -> bool:
     if resource_key == "namespaces":
         return not (obj.get("spec") or {}).get("finalizers")
     return not meta.get("deletionGracePeriodSeconds")
+
+
+class _DecodeError(statuses.ApiError):
+    """A body that does not decode into its kind (a type mismatch, or unknown fields under Strict): 400."""
+
+    def __init__(self, prefix: str, problem: str, strict: bool = False) -> None:
+        super().__init__(400, "BadRequest", prefix + problem)
+        self.problem = problem
+        self.strict = strict
+
+
+def _patch_decode_error(rt: registry.ResourceType, schema: schemas.Schema, content_type: str, body: bytes,
+                        patched: Obj, err: _DecodeError) -> statuses.ApiError:
+    """What kube-apiserver's patcher answers when the patched object does not decode: 422 Invalid with one cause
+    on the field ``patch`` (no kind, no name), showing a strategic merge patch as Go prints the patch map
+    (``map[spec:map[replicas:two]]``, and the converter's words for a type mismatch) and a JSON or merge patch
+    as the patched object's JSON."""
+    problem = err.problem
+    if content_type.startswith("application/strategic-merge-patch"):
+        try:
+            shown = validation.go_value_text(json.loads(body))
+        except ValueError:
+            shown = body.decode(errors="replace")
+        if not err.strict and not rt.is_custom:
+            problem = validation.conversion_error(schema, patched) or problem
+    else:
+        shown = validation.go_sorted_json(patched)
+    message = f"Invalid value: {validation.go_quote(shown)}: {problem}"
+    return statuses.ApiError(422, "Invalid", f' "" is invalid: patch: {message}',
+                             {"causes": [statuses.cause("FieldValueInvalid", message, "patch")]})
 
 
 def _drop_nulls(value: Any) -> Any:

@@ -83,7 +83,9 @@ class SandboxServer:
         self._store = store.Store(self.state_dir / "state.db")
         self.api = apis.Api(self._store, clock=self.clock, bookmark_interval=self.settings.bookmark_interval)
         if self.settings.run_controllers:
-            self._controllers = controllers.ControllerManager(self.api, self.clock, self.settings)
+            controller_settings = dataclasses.replace(controllers.ControllerSettings.from_object(self.settings),
+                                                      root_ca=creds.ca_cert.read_text())
+            self._controllers = controllers.ControllerManager(self.api, self.clock, controller_settings)
             await _maybe_await(self._controllers.start())
         self._http = http.HttpApi(self.api, creds.token,
                                   add_image=self.add_image if self._controllers is not None else None)
