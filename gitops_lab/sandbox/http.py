@@ -45,6 +45,9 @@ PROTOBUF = "application/vnd.kubernetes.protobuf"
 MEDIA_TYPES = (JSON, "application/yaml", PROTOBUF)
 """What kube-apiserver decodes in create, update and delete bodies (custom resources: no protobuf)."""
 PUBLIC_PATHS = frozenset({"/healthz", "/livez", "/readyz", "/version"})
+DEPRECATED = {("", "v1", "endpoints"): "v1 Endpoints is deprecated in v1.33+; use discovery.k8s.io/v1 EndpointSlice"}
+"""Resources whose every request kube-apiserver answers with a deprecation ``Warning`` (errors and watches too)."""
+DEPRECATION = web.RequestKey("deprecation", str)
 PATCH_TYPES = ("application/json-patch+json", "application/merge-patch+json",
                "application/strategic-merge-patch+json", "application/apply-patch+yaml",
                "application/apply-patch+cbor")
@@ -97,6 +100,14 @@ def warning_headers(warnings: list[str]) -> list[str]:
             for t in kept]
 
 
+async def _deprecation_warning(request: web.Request, response: web.StreamResponse) -> None:
+    """The deprecation ``Warning`` of a deprecated resource, on whatever answer its request gets."""
+    warning = request.get(DEPRECATION)
+    if warning:
+        for header in warning_headers([warning]):
+            response.headers.add("Warning", header)
+
+
 def error_response(err: statuses.ApiError) -> web.Response:
     return json_response(err.status(), err.code)
 
@@ -146,6 +157,7 @@ class HttpApi:
     def app(self) -> web.Application:
         app = web.Application(client_max_size=MAX_BODY, middlewares=[self._guard])
         app.router.add_route("*", r"/{tail:[\s\S]*}", self.dispatch)  # every path, line breaks too
+        app.on_response_prepare.append(_deprecation_warning)
         return app
 
     @web.middleware
@@ -262,6 +274,8 @@ class HttpApi:
                 raise statuses.not_found_path()
             return json_response(listing)
         target = self._target(group, version, rest)
+        if (group, version, target.rt.plural) in DEPRECATED:
+            request[DEPRECATION] = DEPRECATED[(group, version, target.rt.plural)]
         method = request.method
         if target.rt.namespaced and target.namespace is None and method != "GET":
             raise statuses.method_not_allowed()  # across namespaces there are only lists and watches

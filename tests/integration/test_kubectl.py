@@ -995,6 +995,9 @@ class TestClusterStartsWith:
         assert svc["metadata"]["labels"] == {"component": "apiserver", "provider": "kubernetes"}
         assert svc["spec"]["ports"] == [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": 6443}]
         assert svc["spec"]["clusterIPs"] == ["10.96.0.1"] and "selector" not in svc["spec"]
+        listed = kubectl("get", "endpoints", "kubernetes", "-n", "default")
+        assert _rows(listed.stdout)[1][:2] == ["kubernetes", "10.0.0.10:6443"]
+        assert listed.stderr == "Warning: v1 Endpoints is deprecated in v1.33+; use discovery.k8s.io/v1 EndpointSlice\n"
         endpoints = _json(kubectl, "get", "endpoints", "kubernetes", "-n", "default")
         assert endpoints["subsets"] == [{"addresses": [{"ip": "10.0.0.10"}],
                                          "ports": [{"name": "https", "port": 6443, "protocol": "TCP"}]}]
