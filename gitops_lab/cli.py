@@ -29,7 +29,8 @@ def _up(args: argparse.Namespace) -> int:
     began = time.monotonic()
     state = labs.up(args.lab_dir, cluster=args.cluster, context=args.context, kubeconfig=args.kubeconfig,
                     confirm=args.yes, node_image=args.node_image, git_host=args.git_host, port=args.port,
-                    gitops=not args.no_gitops, correction=args.correction, progress=_say)
+                    gitops=not args.no_gitops, correction=args.correction, clock_speed=args.clock_speed,
+                    progress=_say)
     print(f"The lab is up in {time.monotonic() - began:.1f} s (pid {state.pid}, cluster {state.cluster}).")
     print(f"export KUBECONFIG={state.kubeconfig}")
     return 0
@@ -60,7 +61,8 @@ def _details(name: str, info: dict[str, Any]) -> str:
     if name == "git":
         return f"user={info.get('user')} password={info.get('password')} repos={','.join(info.get('repos', []))}"
     if name == "reconciler":
-        return f"enabled={str(info.get('enabled')).lower()} correction={info.get('correction')}"
+        return (f"enabled={str(info.get('enabled')).lower()} correction={info.get('correction')} "
+                f"clock-speed={info.get('clock_speed')}")
     return f"pid={info.get('pid')} since {info.get('started_at')}"
 
 
@@ -117,6 +119,8 @@ def parser() -> argparse.ArgumentParser:
         cmd.add_argument("--correction", choices=CORRECTIONS, default="watch",
                          help="correct hand edits as soon as they are seen (watch) or at the next interval, as "
                               "Flux does (interval)")
+        cmd.add_argument("--clock-speed", type=float, default=1.0,
+                         help="lab seconds per real second for the reconciler's intervals (e.g. 60 for a demo)")
 
     up = commands.add_parser("up", help="start the lab (in the background)")
     add_up_options(up)

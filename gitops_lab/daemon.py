@@ -22,6 +22,7 @@ import signal
 import sys
 from typing import TYPE_CHECKING, Any
 
+from gitops_lab import clock as clocks
 from gitops_lab import cluster, control, demo_app, errors, labdir
 from gitops_lab.cluster import base
 from gitops_lab.drift import timeline
@@ -131,7 +132,8 @@ class LabProcess:
         await bootstrapping.install(self.kube, self.git.repo_url("fleet", with_credentials=False), creds.username,
                                     creds.password)
         fetcher = sources.GitSource(self.dir.root / "gitops")
-        self.reconciler = reconciling.Reconciler(self.kube, fetcher, self.timeline,
+        clock = clocks.ScaledClock(self.options.clock_speed) if self.options.clock_speed != 1.0 else None
+        self.reconciler = reconciling.Reconciler(self.kube, fetcher, self.timeline, clock,
                                                  settings=reconciling.Settings(correction=self.options.correction))
         await self.reconciler.start()
 
@@ -161,7 +163,7 @@ class LabProcess:
             "control": {"url": self.control.url, "pid": os.getpid(), "started_at": self.started_at,
                         "healthy": True},
             "reconciler": {"url": "", "enabled": self.reconciler is not None, "healthy": True,
-                           "correction": self.options.correction},
+                           "correction": self.options.correction, "clock_speed": self.options.clock_speed},
         }
 
     async def _pushes(self, body: dict[str, Any]) -> list[dict[str, Any]]:
@@ -218,12 +220,15 @@ def _parse(argv: list[str] | None) -> tuple[Options, bool]:
     parser.add_argument("--yes", action="store_true", help="use an existing context that does not look local")
     parser.add_argument("--no-gitops", action="store_true", help="start without the GitOps reconciler")
     parser.add_argument("--correction", choices=CORRECTIONS, default="watch")
+    parser.add_argument("--clock-speed", type=float, default=1.0)
     parser.add_argument("--detach", action="store_true", help="fork into the background first")
     args = parser.parse_args(argv)
+    if args.clock_speed <= 0:
+        parser.error(f"--clock-speed must be positive, not {args.clock_speed}")
     options = Options(lab_dir=args.lab_dir.resolve(), cluster=args.cluster, context=args.context,
                       kubeconfig=args.kubeconfig, confirm=args.yes, node_image=args.node_image,
                       git_host=args.git_host, port=args.port, gitops=not args.no_gitops,
-                      correction=args.correction)
+                      correction=args.correction, clock_speed=args.clock_speed)
     return options, args.detach
 
 

@@ -53,7 +53,7 @@ def running(lab_dir: str | os.PathLike[str] | None = None) -> labdir.LabState | 
 def up(lab_dir: str | os.PathLike[str] | None = None, *, cluster: str = "sandbox", context: str | None = None,
        kubeconfig: str | None = None, confirm: bool = False, node_image: str | None = None,
        git_host: str = "127.0.0.1", port: int = 0, gitops: bool = True, correction: str = "watch",
-       progress: Progress = _quiet) -> labdir.LabState:
+       clock_speed: float = 1.0, progress: Progress = _quiet) -> labdir.LabState:
     """Start the lab process for ``lab_dir`` and wait until every component is healthy.
 
     Raises:
@@ -77,7 +77,7 @@ def up(lab_dir: str | os.PathLike[str] | None = None, *, cluster: str = "sandbox
     log_offset = directory.log_file.stat().st_size if directory.log_file.exists() else 0
     options = Options(lab_dir=directory.root, cluster=cluster, context=context, kubeconfig=kubeconfig,
                       confirm=confirm, node_image=node_image, git_host=git_host, port=port, gitops=gitops,
-                      correction=correction)
+                      correction=correction, clock_speed=clock_speed)
     starter = subprocess.run([sys.executable, "-m", "gitops_lab.daemon", *options.argv(), "--detach"],
                              stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
     if starter.returncode != 0:

@@ -24,6 +24,8 @@ class Options:
     port: int = 0
     gitops: bool = True
     correction: str = "watch"
+    clock_speed: float = 1.0
+    """Lab time per real second for the reconciler's intervals (60: a 1m0s interval lasts one real second)."""
 
     def argv(self) -> list[str]:
         """The command-line flags that give these options back (for spawning the process)."""
@@ -37,5 +39,5 @@ class Options:
             args.append("--yes")
         if not self.gitops:
             args.append("--no-gitops")
-        args += ["--correction", self.correction]
+        args += ["--correction", self.correction, "--clock-speed", repr(self.clock_speed)]
         return args

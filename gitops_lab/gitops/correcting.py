@@ -143,7 +143,8 @@ class DriftWatch:
 
     async def _sample_forever(self) -> None:
         while True:
-            await self.reconciler.clock.sleep(self.reconciler.settings.sample_every)
+            # Lab seconds, but never more often than four times a real second (a fast clock would flood).
+            await asyncio.sleep(max(self.reconciler.clock.seconds(self.reconciler.settings.sample_every), 0.25))
             for key in list(self.reconciler.desired):
                 objects, fields = self.counts(key)
                 self.reconciler.timeline.sample(f"{key[0]}/{key[1]}", objects, fields)

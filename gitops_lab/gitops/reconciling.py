@@ -111,8 +111,14 @@ class Loop:
 
     async def _run(self, key: Key) -> None:
         trigger = self._triggers[key]
+        wait: float | None = None  # the first run waits for ensure()'s trigger
         while True:
-            await trigger.wait()
+            if wait is None:
+                await trigger.wait()
+            else:  # a trigger, or the interval the last run asked for, whichever comes first
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(self.clock.seconds(wait)):
+                        await trigger.wait()
             trigger.clear()
             try:
                 wait = await self.work(key)
@@ -121,11 +127,6 @@ class Loop:
             except Exception:
                 log.exception("%s %s/%s failed unexpectedly", self.name, *key)
                 wait = 10.0
-            if wait is None:
-                continue
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self.clock.seconds(wait)):
-                    await trigger.wait()
 
 
 class Reconciler:

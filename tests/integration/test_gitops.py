@@ -296,3 +296,73 @@ def test_the_same_story_on_the_existing_provider(tmp_path: pathlib.Path) -> None
         finally:
             assert cli(lab_dir, "down").returncode == 0
     assert os.path.exists(lab_dir / "timeline.db")
+
+
+def test_health_checks_wait_for_readiness_and_fail_on_timeout(story: Story) -> None:
+    deployment = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "health"},
+                  "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web"}},
+                           "template": {"metadata": {"labels": {"app": "web"}},
+                                        "spec": {"containers": [{"name": "web", "image": "nginx:1.27"}]}}}}
+    namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "health"}}
+    sha = story.commit_and_push("A healthy app", {"apps/health/app.yaml": json.dumps(namespace) + "\n---\n" +
+                                                  json.dumps(deployment)})
+    story.lab.kubectl("apply", "-f", "-", input=json.dumps({
+        "apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
+        "metadata": {"name": "health", "namespace": "flux-system"},
+        "spec": {"interval": "10m0s", "path": "./apps/health", "prune": True, "wait": True, "timeout": "4s",
+                 "sourceRef": {"kind": "GitRepository", "name": "fleet"}}}))
+    story.applied(sha, "health")
+    live = story.get("deployment", "web", "health")
+    assert live is not None and live["status"]["availableReplicas"] == 2  # Ready came only once it was available
+    deployment["spec"]["template"]["spec"]["containers"][0]["image"] = "nginx:no-such-tag"
+    broken = story.commit_and_push("An image that does not exist", {
+        "apps/health/app.yaml": json.dumps(namespace) + "\n---\n" + json.dumps(deployment)})
+    failed = story.failed("HealthCheckFailed", "health")
+    assert failed["message"].startswith("timeout waiting for: [Deployment/health/web")
+    assert story.kustomization("health")["status"]["lastAttemptedRevision"] == f"main@sha1:{broken}"
+
+
+def test_requested_reconcile_is_handled(story: Story) -> None:
+    story.lab.reconcile("test")
+    requested = story.kustomization()["metadata"]["annotations"]["reconcile.fluxcd.io/requestedAt"]
+    until("the requested reconcile to be handled",
+          lambda: story.kustomization()["status"].get("lastHandledReconcileAt") == requested)
+
+
+def test_a_lab_without_gitops_then_with_it(tmp_path: pathlib.Path) -> None:
+    lab_dir = tmp_path / "lab"
+    up = cli(lab_dir, "up", "--no-gitops")
+    assert up.returncode == 0, up.stderr
+    try:
+        lab = labs.connect(lab_dir, start=False)
+        assert lab.status()["reconciler"]["enabled"] is False
+        assert "demo-test" not in lab.kubectl("get", "namespaces", "-o", "name")  # nothing deploys by itself
+        lab.set_gitops(True)
+        story = Story(lab, lab.clone("fleet", tmp_path / "fleet"))
+        story.applied(story.fleet.head)
+        lab.set_gitops(False)
+        lab.kubectl("scale", "deployment", "demo-app", "-n", TEST_NS, "--replicas=4")
+        time.sleep(1.0)  # asserting an absence: with the reconciler off, nobody undoes the edit
+        assert story.get("deployment", "demo-app")["spec"]["replicas"] == 4
+    finally:
+        assert cli(lab_dir, "down").returncode == 0
+
+
+def test_interval_correction_waits_for_the_interval_as_flux_does(tmp_path: pathlib.Path) -> None:
+    """With correction=interval and a clock 20x faster, the 1m0s interval lasts 3 real seconds: a hand edit stays
+    until then (recorded as drift), then it is undone."""
+    lab_dir = tmp_path / "lab"
+    up = cli(lab_dir, "up", "--correction", "interval", "--clock-speed", "20")
+    assert up.returncode == 0, up.stderr
+    try:
+        lab = labs.connect(lab_dir, start=False)
+        story = Story(lab, lab.clone("fleet", tmp_path / "fleet"))
+        story.applied(story.fleet.head)
+        edited = time.monotonic()
+        lab.kubectl("scale", "deployment", "demo-app", "-n", TEST_NS, "--replicas=4")
+        until("the drift to be recorded", lambda: story.events("drift_detected", field="spec.replicas"))
+        assert story.get("deployment", "demo-app")["spec"]["replicas"] == 4  # not corrected at once
+        until("the interval to correct it", lambda: story.get("deployment", "demo-app")["spec"]["replicas"] == 1)
+        assert time.monotonic() - edited < 10
+    finally:
+        assert cli(lab_dir, "down").returncode == 0
