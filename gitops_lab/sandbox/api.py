@@ -222,6 +222,21 @@ class Api:
         name = meta["name"]
         if self.store.get(rt.key, ns, name) is not None:
             raise statuses.already_exists(rt.plural, name, rt.group)
+        self._stamp_new(rt, obj, ns)
+        obj = applying.track_update(None, obj, manager=opts.manager("unknown"), schema=self.schema(rt),
+                                    api_version=rt.api_version, now=self.now(),
+                                    ignored_fields=_ignored_fields(rt))
+        self._validate(rt, obj, None)
+        if opts.dry_run:
+            return self._out(rt, obj)
+        stored = self.store.put(rt.key, ns, name, obj)
+        self._after_write(rt, stored)
+        return self._out(rt, stored)
+
+    def _stamp_new(self, rt: registry.ResourceType, obj: Obj, ns: str) -> None:
+        """What the server sets on every new object: checks that its home accepts it, then uid, timestamp,
+        namespace, generation, no status where a status subresource owns it, and defaults."""
+        meta = _meta(obj)
         self._check_namespace_live(rt, ns)
         self._check_crd_live(rt)
         for key in SERVER_OWNED_META:
@@ -235,15 +250,6 @@ class Api:
         if "status" in rt.subresources and rt.key != "pods":
             obj.pop("status", None)
         self._prepare_new(rt, obj)
-        obj = applying.track_update(None, obj, manager=opts.manager("unknown"), schema=self.schema(rt),
-                                    api_version=rt.api_version, now=self.now(),
-                                    ignored_fields=_ignored_fields(rt))
-        self._validate(rt, obj, None)
-        if opts.dry_run:
-            return self._out(rt, obj)
-        stored = self.store.put(rt.key, ns, name, obj)
-        self._after_write(rt, stored)
-        return self._out(rt, stored)
 
     def _generate_name(self, rt: registry.ResourceType, ns: str, prefix: str) -> str:
         for _ in range(8):
@@ -500,19 +506,7 @@ class Api:
         """Create from a server-side apply: managed fields already say the applier owns what it set."""
         meta = _meta(obj)
         ns = self._check_namespace(rt, namespace, meta)
-        self._check_namespace_live(rt, ns)
-        self._check_crd_live(rt)
-        for key in SERVER_OWNED_META:
-            meta.pop(key, None)
-        meta["uid"] = str(uuid.uuid4())
-        meta["creationTimestamp"] = self.now()
-        if rt.namespaced:
-            meta["namespace"] = ns
-        if self._has_generation(rt):
-            meta["generation"] = 1
-        if "status" in rt.subresources and rt.key != "pods":
-            obj.pop("status", None)
-        self._prepare_new(rt, obj)
+        self._stamp_new(rt, obj, ns)
         self._validate(rt, obj, None)
         if opts.dry_run:
             return self._out(rt, obj)
