@@ -89,8 +89,9 @@ def files_of(directory: pathlib.Path) -> dict[str, str]:
     return {p.relative_to(directory).as_posix(): p.read_text() for p in sorted(directory.rglob("*")) if p.is_file()}
 
 
-def no_git_children() -> bool:
-    return not [p for p in psutil.Process().children(recursive=True) if p.name().startswith("git")]
+def git_children() -> set[int]:
+    """This process's git children (GitPython keeps `git cat-file` helpers of other tests' clones alive too)."""
+    return {p.pid for p in psutil.Process().children(recursive=True) if p.name().startswith("git")}
 
 
 # 1. first fetch, no-change fetches, pushes in between
@@ -289,13 +290,14 @@ def test_a_server_that_never_answers_times_out_and_leaves_no_git_behind(tmp_path
     thread.start()
     try:
         url = f"http://lab:pw@127.0.0.1:{listener.getsockname()[1]}/fleet.git"
+        before = git_children()
         began = time.monotonic()
         with pytest.raises(sources.FetchError) as info:
             sources.GitSource(tmp_path / "gitops").fetch(NAME, url, MAIN, timeout=1.0)
         assert time.monotonic() - began < 5
         assert "did not finish within the GitRepository's timeout of 1 s" in str(info.value)
         assert accepted, "git never connected"
-        assert no_git_children()
+        assert git_children() <= before, "the timed-out fetch left git processes behind"
     finally:
         stop.set()
         thread.join()
