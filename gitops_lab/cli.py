@@ -89,11 +89,11 @@ def _jupyter(args: argparse.Namespace) -> int:
     if jupyter is None:
         raise errors.LabError("JupyterLab is not installed; install it with pip install 'gitops-lab[notebooks]' "
                               "and run `gitops-lab lab` again.")
-    if labs.running(args.lab_dir) is None:
-        _up(args)
     notebooks = args.notebooks or NOTEBOOKS
     if not notebooks.is_dir():
         raise errors.LabError(f"There is no notebooks directory at {notebooks}; pass --notebooks DIR.")
+    if labs.running(args.lab_dir) is None:
+        _up(args)
     env = {**os.environ, labdir.ENV_VAR: str(labdir.resolve(args.lab_dir))}
     os.execve(jupyter, [jupyter, "lab", f"--notebook-dir={notebooks}"], env)
     return 0  # not reached
