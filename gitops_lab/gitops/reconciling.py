@@ -29,7 +29,7 @@ from typing import Any
 from gitops_lab import clock as clocks
 from gitops_lab import errors
 from gitops_lab.drift import diffs, timeline
-from gitops_lab.gitops import building, durations, plans, sources
+from gitops_lab.gitops import building, correcting, durations, plans, sources
 from gitops_lab.kube import client as kube
 
 log = logging.getLogger(__name__)
@@ -145,13 +145,9 @@ class Reconciler:
         self.desired: dict[Key, dict[str, dict[str, Any]]] = {}
         """Per Kustomization, the objects Git wants (by inventory id), as last built."""
         self._built: dict[Key, tuple[str, str, list[dict[str, Any]]]] = {}
-        self._suspended: set[Key] = set()
         self.source_loop = Loop("gitrepository", self._reconcile_source, self.clock)
         self.kustomization_loop = Loop("kustomization", self._reconcile_kustomization, self.clock)
         self._tasks: list[asyncio.Task[None]] = []
-        self.synced = asyncio.Event()
-        from gitops_lab.gitops import correcting
-
         self.drift = correcting.DriftWatch(self)
 
     # ---- lifecycle --------------------------------------------------------------------------------------
@@ -310,9 +306,7 @@ class Reconciler:
         interval = durations.parse(spec.get("interval"), 600.0)
         retry = durations.parse(spec.get("retryInterval"), interval)
         if spec.get("suspend"):
-            self._suspended.add(key)
             return None
-        self._suspended.discard(key)
         ref = spec.get("sourceRef") or {}
         source_key = (ref.get("namespace") or key[0], ref.get("name", ""))
         artifact = self.artifacts.get(source_key)
