@@ -26,7 +26,6 @@ http://127.0.0.1:40125/fleet.git
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import errno
 import json
 import logging
@@ -34,8 +33,6 @@ import os
 import pathlib
 import secrets
 import shutil
-import threading
-import time
 import urllib.parse
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
@@ -43,7 +40,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 
 from gitops_lab import clock as clocks
-from gitops_lab import errors
+from gitops_lab import errors, looping
 from gitops_lab.gitserver import backend, credentials, events, hooks, repositories, updates
 
 T = TypeVar("T")
@@ -255,8 +252,9 @@ class GitServerThread:
 
     def __init__(self, root: str | os.PathLike[str], host: str = LOOPBACK, port: int = 0, **options: Any) -> None:
         self.server = GitServer(root, host, port, **options)
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
+        self._thread = looping.LoopThread("gitops-lab-git-server", self.server.start, self.server.stop,
+                                          errors.GitServerError,
+                                          "The Git server thread is not running; start() it first.")
 
     @property
     def repos(self) -> repositories.Repositories:
@@ -283,28 +281,12 @@ class GitServerThread:
 
     def start(self, timeout: float = 30.0) -> GitServerThread:
         """Start the loop thread and the server; returns once it serves. Does nothing if already started."""
-        if self._thread is not None:
-            return self
-        loop = asyncio.new_event_loop()
-        ready: concurrent.futures.Future[None] = concurrent.futures.Future()
-        self._loop = loop
-        self._thread = threading.Thread(target=_run_loop, args=(loop, self.server.start(), ready),
-                                        name="gitops-lab-git-server", daemon=True)
-        self._thread.start()
-        try:
-            ready.result(timeout)
-        except BaseException:
-            self._thread.join(timeout)
-            self._thread = self._loop = None
-            raise
+        self._thread.start(timeout)
         return self
 
     def run(self, coro: Coroutine[Any, Any, T], timeout: float = 30.0) -> T:
         """Run a coroutine on the server's loop and wait for its result."""
-        if self._loop is None:
-            coro.close()
-            raise errors.GitServerError("The Git server thread is not running; start() it first.")
-        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
+        return self._thread.run(coro, timeout)
 
     def stop(self, timeout: float = 15.0) -> None:
         """Stop the server, end the loop and join the thread.
@@ -312,41 +294,11 @@ class GitServerThread:
         Raises:
             GitServerError: the server did not stop cleanly or the thread is still alive after ``timeout``.
         """
-        if self._thread is None or self._loop is None:
-            return
-        loop, thread = self._loop, self._thread
-        deadline = time.monotonic() + timeout
-        try:
-            asyncio.run_coroutine_threadsafe(self.server.stop(), loop).result(timeout)
-        finally:
-            loop.call_soon_threadsafe(loop.stop)
-            thread.join(max(0.1, deadline - time.monotonic()))
-        if thread.is_alive():
-            raise errors.GitServerError(f"The Git server thread did not stop within {timeout} s; the repositories "
-                                        f"in {self.server.root} are safe, but restart this process.")
-        self._thread = self._loop = None
+        self._thread.stop(timeout, f"The Git server thread did not stop within {timeout} s; the repositories "
+                                   f"in {self.server.root} are safe, but restart this process.")
 
     def __enter__(self) -> GitServerThread:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-
-def _run_loop(loop: asyncio.AbstractEventLoop, boot: Coroutine[Any, Any, None],
-              ready: concurrent.futures.Future[None]) -> None:
-    """Thread body: run ``boot``, report on ``ready``, then serve until the loop is stopped."""
-    asyncio.set_event_loop(loop)
-    try:
-        loop.run_until_complete(boot)
-    except BaseException as err:
-        ready.set_exception(err)
-        loop.run_until_complete(loop.shutdown_default_executor())
-        loop.close()
-        return
-    ready.set_result(None)
-    loop.run_forever()
-    loop.run_until_complete(loop.shutdown_asyncgens())
-    loop.run_until_complete(loop.shutdown_default_executor())
-    loop.close()
-

@@ -14,14 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import concurrent.futures
 import dataclasses
 import errno
 import os
 import pathlib
 import ssl
-import threading
-import time
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
@@ -29,7 +26,7 @@ import yaml
 from aiohttp import web
 
 from gitops_lab import clock as clocks
-from gitops_lab import errors
+from gitops_lab import errors, looping
 from gitops_lab.sandbox import api as apis
 from gitops_lab.sandbox import certs, controllers, http, store
 
@@ -168,8 +165,8 @@ class Sandbox:
         if port:
             settings = dataclasses.replace(settings, port=port)
         self.server = SandboxServer(pathlib.Path(state_dir), settings, clock)
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
+        self._thread = looping.LoopThread("gitops-lab-sandbox", self.server.start, self.server.stop,
+                                          errors.ClusterError, "The sandbox is not running; start() it first.")
 
     @property
     def kubeconfig(self) -> pathlib.Path:
@@ -185,73 +182,20 @@ class Sandbox:
         return self.server.api
 
     def start(self, timeout: float = 30.0) -> Sandbox:
-        if self._thread is not None:
-            return self
-        loop = asyncio.new_event_loop()
-        ready: concurrent.futures.Future[None] = concurrent.futures.Future()
-
-        def run() -> None:
-            asyncio.set_event_loop(loop)
-
-            async def boot() -> None:
-                try:
-                    await self.server.start()
-                except BaseException as err:
-                    ready.set_exception(err)
-                    raise
-                ready.set_result(None)
-
-            try:
-                loop.run_until_complete(boot())
-            except BaseException:
-                loop.close()
-                return
-            loop.run_forever()
-            loop.run_until_complete(loop.shutdown_asyncgens())
-            loop.close()
-
-        self._loop = loop
-        self._thread = threading.Thread(target=run, name="gitops-lab-sandbox", daemon=True)
-        self._thread.start()
-        try:
-            ready.result(timeout)
-        except BaseException:
-            self._thread.join(5)
-            self._thread = None
-            self._loop = None
-            raise
+        self._thread.start(timeout)
         return self
 
     def call(self, fn: Callable[..., T], *args: Any, timeout: float = 30.0) -> T:
         """Run ``fn(*args)`` on the sandbox's loop thread (the API is not thread-safe) and return its result."""
-        assert self._loop is not None, "the sandbox is not running"
-
-        async def invoke() -> T:
-            return fn(*args)
-
-        return asyncio.run_coroutine_threadsafe(invoke(), self._loop).result(timeout)
+        return self._thread.call(fn, *args, timeout=timeout)
 
     def run(self, coro: Coroutine[Any, Any, T], timeout: float = 30.0) -> T:
         """Run a coroutine on the sandbox's loop and wait for its result."""
-        assert self._loop is not None, "the sandbox is not running"
-        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
+        return self._thread.run(coro, timeout)
 
     def stop(self, timeout: float = 15.0) -> None:
-        if self._thread is None or self._loop is None:
-            return
-        loop, thread = self._loop, self._thread
-        future = asyncio.run_coroutine_threadsafe(self.server.stop(), loop)
-        try:
-            future.result(timeout)
-        finally:
-            loop.call_soon_threadsafe(loop.stop)
-            deadline = time.monotonic() + timeout
-            thread.join(max(0.1, deadline - time.monotonic()))
-        if thread.is_alive():
-            raise errors.ClusterError(f"The sandbox thread did not stop within {timeout} s; its state in "
-                                      f"{self.server.state_dir} is safe, but this process should be restarted.")
-        self._thread = None
-        self._loop = None
+        self._thread.stop(timeout, f"The sandbox thread did not stop within {timeout} s; its state in "
+                                   f"{self.server.state_dir} is safe, but this process should be restarted.")
 
     def __enter__(self) -> Sandbox:
         return self.start()
