@@ -44,7 +44,8 @@ class LoopThread:
 
     @property
     def running(self) -> bool:
-        return self._thread is not None
+        """Started and not stopped, and its thread still alive."""
+        return self._thread is not None and self._thread.is_alive()
 
     def start(self, timeout: float = 30.0) -> LoopThread:
         """Start the thread and the service; returns once it started. Does nothing if already started."""

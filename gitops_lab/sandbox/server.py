@@ -181,6 +181,11 @@ class Sandbox:
         assert self.server.api is not None, "the sandbox is not running"
         return self.server.api
 
+    @property
+    def running(self) -> bool:
+        """Whether the sandbox's event-loop thread is alive."""
+        return self._thread.running
+
     def start(self, timeout: float = 30.0) -> Sandbox:
         self._thread.start(timeout)
         return self

@@ -759,4 +759,4 @@ def test_the_sandbox_still_serves_afterwards(sandbox: server.Sandbox, client: Cl
     missing = kubectl("get", "configmap", "after", "-n", namespace, check=False)
     assert missing.returncode == 1
     assert missing.stderr.strip() == 'Error from server (NotFound): configmaps "after" not found'
-    assert sandbox._thread is not None and sandbox._thread.is_alive()  # the sync face's event-loop thread
+    assert sandbox.running  # the sync face's event-loop thread is alive
