@@ -99,6 +99,7 @@ class LabProcess:
                 await stop()
             except Exception:
                 log.exception("Stopping the %s failed", name)
+        self.timeline.close()
 
     async def _register_images(self) -> None:
         """The demo app's image must be pullable where the cluster is the sandbox (no registry behind it)."""
