@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from gitops_lab.sandbox import statuses
+from gitops_lab.sandbox import selectors, statuses
 from gitops_lab.sandbox.defaults import QUANTITY_FORMAT_ERROR, canonical_quantity, parse_quantity
 from gitops_lab.sandbox.registry import ResourceType
 from gitops_lab.sandbox.schemas import REF_PREFIX, Schema, definitions, for_type
@@ -53,40 +53,13 @@ UPDATABLE_POD_FIELDS = (
 
 # --- how Go shows a bad value -------------------------------------------------------------------------------
 
-_GO_ESCAPES = {
-    "\a": "\\a",
-    "\b": "\\b",
-    "\f": "\\f",
-    "\n": "\\n",
-    "\r": "\\r",
-    "\t": "\\t",
-    "\v": "\\v",
-    '"': '\\"',
-    "\\": "\\\\",
-}
-
-
 def go_quote(text: str) -> str:
-    """A string as Go's ``%q`` writes it.
+    """A string as Go's ``%q`` writes it (one implementation, in :mod:`selectors`).
 
     >>> go_quote('say "hi"\\n')
     '"say \\\\"hi\\\\"\\\\n"'
     """
-    out = ['"']
-    for char in text:
-        code = ord(char)
-        if char in _GO_ESCAPES:
-            out.append(_GO_ESCAPES[char])
-        elif code < 0x20 or code == 0x7F:
-            out.append(f"\\x{code:02x}")
-        elif char.isprintable():
-            out.append(char)
-        elif code < 0x10000:
-            out.append(f"\\u{code:04x}")
-        else:
-            out.append(f"\\U{code:08x}")
-    out.append('"')
-    return "".join(out)
+    return selectors.go_quote(text)
 
 
 def go_float(value: float) -> str:
