@@ -119,25 +119,8 @@ def label_value_errors(value: str) -> list[str]:
 
 
 def go_quote(text: str) -> str:
-    """``text`` double-quoted the way Go's ``%q`` does it (printable characters kept, others escaped)."""
-    named = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v",
-             '"': '\\"', "\\": "\\\\"}
-    out = []
-    for char in text:
-        code = ord(char)
-        if char in named:
-            out.append(named[char])
-        elif char.isprintable():
-            out.append(char)
-        elif code < 0x20 or code == 0x7F:
-            out.append(f"\\x{code:02x}")
-        elif 0xD800 <= code <= 0xDFFF:
-            out.append("\\ufffd")
-        elif code < 0x10000:
-            out.append(f"\\u{code:04x}")
-        else:
-            out.append(f"\\U{code:08x}")
-    return '"' + "".join(out) + '"'
+    """``text`` double-quoted the way Go's ``%q`` does it (one implementation: :func:`statuses.quoted`)."""
+    return statuses.quoted(text)
 
 
 def go_json(value: Any) -> str:

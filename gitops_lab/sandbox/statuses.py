@@ -2,7 +2,7 @@
 
 Owns :class:`ApiError` and one constructor per failure the sandbox reports. Pure: callers decide how to send it.
 
->>> err = invalid("Deployment", "web", [cause("FieldValueRequired", "Required value", "spec.selector")])
+>>> err = invalid("Deployment", "web", [cause("FieldValueRequired", "Required value", "spec.selector")], "apps")
 >>> err.code, err.status()["message"]
 (422, 'Deployment.apps "web" is invalid: spec.selector: Required value')
 """
@@ -75,6 +75,8 @@ def quoted(name: str) -> str:
             out.append(char)
         elif code < 0x20 or code == 0x7F:
             out.append(f"\\x{code:02x}")
+        elif 0xD800 <= code <= 0xDFFF:  # a lone surrogate is invalid UTF-8 to Go: shown as U+FFFD
+            out.append("\\ufffd")
         elif code < 0x10000:
             out.append(f"\\u{code:04x}")
         else:

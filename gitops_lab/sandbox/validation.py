@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from gitops_lab.sandbox import selectors, statuses
+from gitops_lab.sandbox import statuses
 from gitops_lab.sandbox.defaults import QUANTITY_FORMAT_ERROR, canonical_quantity, parse_quantity
 from gitops_lab.sandbox.registry import ResourceType
 from gitops_lab.sandbox.schemas import REF_PREFIX, Schema, definitions, for_type
@@ -54,12 +54,12 @@ UPDATABLE_POD_FIELDS = (
 # --- how Go shows a bad value -------------------------------------------------------------------------------
 
 def go_quote(text: str) -> str:
-    """A string as Go's ``%q`` writes it (one implementation, in :mod:`selectors`).
+    """A string as Go's ``%q`` writes it (one implementation: :func:`statuses.quoted`).
 
     >>> go_quote('say "hi"\\n')
     '"say \\\\"hi\\\\"\\\\n"'
     """
-    return selectors.go_quote(text)
+    return statuses.quoted(text)
 
 
 def go_float(value: float) -> str:
@@ -219,6 +219,15 @@ def _full(pattern: str, value: str) -> bool:
     return re.fullmatch(pattern, value) is not None
 
 
+def _format_errors(value: str, limit: int, pattern: str, message: str, *examples: str,
+                   unit: str = "characters") -> list[str]:
+    """The apiserver's two complaints about a formatted value: too long, and not matching its pattern."""
+    errs = [_max_len(limit, unit)] if len(value) > limit else []
+    if not _full(pattern, value):
+        errs.append(_regex_error(message, pattern, *examples))
+    return errs
+
+
 def dns1123_label(value: str) -> list[str]:
     """Messages for a value that is not a lowercase RFC 1123 label (empty list when valid)."""
     errs = [_max_len(63)] if len(value) > 63 else []
@@ -244,33 +253,17 @@ def dns1123_subdomain(value: str) -> list[str]:
     >>> dns1123_subdomain("Web")[0][:52]
     'a lowercase RFC 1123 subdomain must consist of lower'
     """
-    errs = [_max_len(253)] if len(value) > 253 else []
-    if not _full(_SUBDOMAIN_FMT, value):
-        errs.append(
-            _regex_error(
-                "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric "
-                "characters, '-' or '.', and must start and end with an alphanumeric character",
-                _SUBDOMAIN_FMT,
-                "example.com",
-            )
-        )
-    return errs
+    return _format_errors(value, 253, _SUBDOMAIN_FMT,
+                          "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, "
+                          "'-' or '.', and must start and end with an alphanumeric character", "example.com")
 
 
 def dns1035_label(value: str) -> list[str]:
     """Messages for a value that is not a DNS-1035 label (Service names, CRD names and versions)."""
-    errs = [_max_len(63)] if len(value) > 63 else []
-    if not _full(_DNS1035_FMT, value):
-        errs.append(
-            _regex_error(
-                "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start "
-                "with an alphabetic character, and end with an alphanumeric character",
-                _DNS1035_FMT,
-                "my-name",
-                "abc-123",
-            )
-        )
-    return errs
+    return _format_errors(value, 63, _DNS1035_FMT,
+                          "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start "
+                          "with an alphabetic character, and end with an alphanumeric character",
+                          "my-name", "abc-123")
 
 
 _QUALIFIED_MSG = (
@@ -314,19 +307,10 @@ def qualified_name(value: str) -> list[str]:
 
 def label_value(value: str) -> list[str]:
     """Messages for an invalid label value (empty is valid)."""
-    errs = [_max_len(63, "bytes")] if len(value) > 63 else []
-    if not _full(_LABEL_VALUE_FMT, value):
-        errs.append(
-            _regex_error(
-                "a valid label must be an empty string or consist of alphanumeric characters, "
-                "'-', '_' or '.', and must start and end with an alphanumeric character",
-                _LABEL_VALUE_FMT,
-                "MyValue",
-                "my_value",
-                "12345",
-            )
-        )
-    return errs
+    return _format_errors(value, 63, _LABEL_VALUE_FMT,
+                          "a valid label must be an empty string or consist of alphanumeric characters, "
+                          "'-', '_' or '.', and must start and end with an alphanumeric character",
+                          "MyValue", "my_value", "12345", unit="bytes")
 
 
 def config_map_key(value: str) -> list[str]:
@@ -335,17 +319,9 @@ def config_map_key(value: str) -> list[str]:
     >>> config_map_key("a b")[0][:69]
     "a valid config key must consist of alphanumeric characters, '-', '_' "
     """
-    errs = [_max_len(253)] if len(value) > 253 else []
-    if not _full(_CONFIG_KEY_FMT, value):
-        errs.append(
-            _regex_error(
-                "a valid config key must consist of alphanumeric characters, '-', '_' or '.'",
-                _CONFIG_KEY_FMT,
-                "key.name",
-                "KEY_NAME",
-                "key-name",
-            )
-        )
+    errs = _format_errors(value, 253, _CONFIG_KEY_FMT,
+                          "a valid config key must consist of alphanumeric characters, '-', '_' or '.'",
+                          "key.name", "KEY_NAME", "key-name")
     if value == ".":
         errs.append("must not be '.'")
     elif value == "..":
