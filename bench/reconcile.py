@@ -168,7 +168,7 @@ def _deployment_replicas(apps: k8s.AppsV1Api) -> int | None:
 
 
 def _status(lab: labs.Lab, name: str) -> dict[str, Any]:
-    custom = k8s.CustomObjectsApi(k8s_config.new_client_from_config(config_file=str(lab.kubeconfig)))
+    custom = k8s.CustomObjectsApi(lab.kubernetes)  # one client (and connection pool) per lab handle
     obj = custom.get_namespaced_custom_object("kustomize.toolkit.fluxcd.io", "v1", "flux-system",
                                               "kustomizations", name)
     return dict(obj.get("status") or {})
